@@ -1,0 +1,117 @@
+"""Local validation of every business rule of the Kravspecifikation before anything is sent.
+
+``validate`` takes parsed courses (:class:`~smdb.models.Kontaktforloeb`, and the legacy provider
+aggregate :class:`~smdb.models.Indskrivningsforloeb`) and returns every :class:`Violation`; an empty list
+means SMDB's rules as published are met. ``parse_and_validate`` does the same for raw JSON-like data and
+reports type and code-list errors as §3 violations instead of raising.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from smdb.models import Indskrivningsforloeb, Kontaktforloeb
+from smdb.rules import afsl, generelt, ivaer, kvalhep, legacy, tilb  # noqa: F401 - registers the checks
+from smdb.rules._core import REGLER, Kontekst, Regel, Violation, navn, regel
+from smdb.rules._forloeb import FORLOEB
+from smdb.rules.parsing import fra_validation_error
+
+Forloeb = Kontaktforloeb | Indskrivningsforloeb
+
+EN_AABEN_ANMODNING = regel(
+    "en_aaben_anmodning",
+    "6.1.2",
+    ["2-ANM", "1-AFSL", "8-ANM"],
+    "Inden for samme myndighedskommune må en borger højst have én anmodning uden afslutning (ét aktivt forløb).",
+)
+
+__all__ = ["REGLER", "Regel", "Violation", "parse", "parse_and_validate", "validate"]
+
+
+def validate(forloeb: Forloeb | Sequence[Forloeb], today: date | None = None) -> list[Violation]:
+    """Every violation of the courses given. ``today`` defaults to the system date; pass it for repeatability.
+
+    Violations carry the index of the course in the sequence (None when a single course was given).
+    """
+    ctx = Kontekst(today or date.today())
+    items: list[tuple[int | None, Forloeb]]
+    if isinstance(forloeb, Kontaktforloeb | Indskrivningsforloeb):
+        items = [(None, forloeb)]
+    else:
+        items = list(enumerate(forloeb))
+    out: list[Violation] = []
+    kontakt: list[tuple[int, Kontaktforloeb]] = []
+    indskrivninger: list[tuple[int, Indskrivningsforloeb]] = []
+    for idx, f in items:
+        checks = FORLOEB if isinstance(f, Kontaktforloeb) else legacy.INDSKRIVNING
+        for v in checks.run(f, ctx):
+            out.append(v if idx is None else Violation(v.rule, v.fields, v.code, v.message, idx))
+        if idx is not None:
+            if isinstance(f, Kontaktforloeb):
+                kontakt.append((idx, f))
+            else:
+                indskrivninger.append((idx, f))
+    out.extend(_en_aaben_anmodning(kontakt))
+    out.extend(legacy.paa_tvaers(indskrivninger))
+    return out
+
+
+def _en_aaben_anmodning(kontakt: Iterable[tuple[int, Kontaktforloeb]]) -> list[Violation]:
+    """§6.1.2 across the courses given (the simulator applies it against the whole register)."""
+    aabne: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for idx, f in kontakt:
+        if f.afslutning is None:
+            aabne[(str(f.cpr), f.kommunekode)].append(idx)
+    out = []
+    for (cpr, kommune), idxs in aabne.items():
+        for idx in idxs[1:]:
+            out.append(
+                Violation(
+                    EN_AABEN_ANMODNING.afsnit,
+                    EN_AABEN_ANMODNING.felter,
+                    EN_AABEN_ANMODNING.kode,
+                    f"Borgeren ({cpr[:6]}-****) har allerede et aktivt kontaktforløb i kommune {kommune} "
+                    f"(forløb {idxs[0]}); en ny anmodning kræver, at det afsluttes først "
+                    f"({navn('1-AFSL', 'BehandlingAfsluttetDato')})",
+                    idx,
+                )
+            )
+    return out
+
+
+def parse(data: Any, index: int | None = None) -> tuple[Forloeb | None, list[Violation]]:
+    """Parse one course (``{"kommunekode", "ANM", ...}`` or ``{"INDS", "YDEL", "UDSK"}``) from JSON-like data."""
+    model: type[Kontaktforloeb] | type[Indskrivningsforloeb] = (
+        Indskrivningsforloeb if isinstance(data, dict) and "INDS" in data else Kontaktforloeb
+    )
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, fra_validation_error(exc, index)
+
+
+def parse_and_validate(data: Any, today: date | None = None) -> tuple[list[Forloeb], list[Violation]]:
+    """Parse a course or a list of courses and validate those that parse. Nothing raises for bad data."""
+    single = not isinstance(data, list)
+    raw = [data] if single else data
+    parsed: list[Forloeb] = []
+    idx_map: list[int] = []
+    violations: list[Violation] = []
+    for i, item in enumerate(raw):
+        f, errs = parse(item, None if single else i)
+        violations.extend(errs)
+        if f is not None:
+            parsed.append(f)
+            idx_map.append(i)
+    if single:
+        violations.extend(validate(parsed[0], today) if parsed else [])
+    else:
+        for v in validate(parsed, today):
+            orig = idx_map[v.forloeb] if v.forloeb is not None else None
+            violations.append(Violation(v.rule, v.fields, v.code, v.message, orig))
+    return parsed, violations

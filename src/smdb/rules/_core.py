@@ -1,0 +1,95 @@
+"""Rule registry and the Violation type.
+
+Each business rule is a :class:`Regel`: a stable machine code, the section of the Kravspecifikation that
+states it, the Felt-IDs it concerns and a one-line description. Check functions are registered per
+form with :func:`tjek`; ``docs/rules.md`` and the test-suite's completeness check are driven by
+:data:`REGLER`, so a rule cannot exist without documentation and a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule. ``message`` is Danish and names the fields by Felt-ID and official variable name."""
+
+    rule: str
+    fields: tuple[str, ...]
+    code: str
+    message: str
+    forloeb: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "forloeb": self.forloeb,
+            "rule": self.rule,
+            "fields": list(self.fields),
+            "code": self.code,
+            "message": self.message,
+        }
+
+    def __str__(self) -> str:
+        where = f"forløb {self.forloeb}: " if self.forloeb is not None else ""
+        return f"{where}§{self.rule} [{', '.join(self.fields)}] {self.message} ({self.code})"
+
+
+@dataclass(frozen=True, slots=True)
+class Regel:
+    """A rule of the specification (see module docstring)."""
+
+    kode: str
+    afsnit: str
+    felter: tuple[str, ...]
+    beskrivelse: str
+
+    def brud(self, besked: str, felter: Iterable[str] | None = None) -> Violation:
+        return Violation(self.afsnit, tuple(felter) if felter is not None else self.felter, self.kode, besked)
+
+
+REGLER: dict[str, Regel] = {}
+
+
+def regel(kode: str, afsnit: str, felter: Iterable[str], beskrivelse: str) -> Regel:
+    """Declare a rule once; its code must be unique across the library."""
+    if kode in REGLER:
+        raise ValueError(f"duplicate rule code {kode}")
+    r = Regel(kode, afsnit, tuple(felter), beskrivelse)
+    REGLER[kode] = r
+    return r
+
+
+@dataclass(frozen=True, slots=True)
+class Kontekst:
+    """What a check may depend on besides the record itself: "today" is always injected."""
+
+    today: date
+
+
+Check = Callable[[T, Kontekst], Iterator[Violation]]
+
+
+@dataclass
+class Tjekliste:
+    """The checks of one kind of aggregate, run in declaration order."""
+
+    checks: list[Callable[..., Iterator[Violation]]] = field(default_factory=list)
+
+    def __call__(self, fn: Callable[[T, Kontekst], Iterator[Violation]]) -> Callable[[T, Kontekst], Iterator[Violation]]:
+        self.checks.append(fn)
+        return fn
+
+    def run(self, obj: Any, ctx: Kontekst) -> Iterator[Violation]:
+        for check in self.checks:
+            yield from check(obj, ctx)
+
+
+def navn(felt_id: str, variabel: str) -> str:
+    """How a field is named in every message: ``[4-ANM] PersonGravidKode``."""
+    return f"[{felt_id}] {variabel}"
