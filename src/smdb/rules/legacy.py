@@ -45,7 +45,8 @@ UDSK_FOER_YDEL = regel(
     "udsk_foer_ydel_slut",
     "6.1.6",
     ["3-UDSK", "4-YDEL"],
-    "Udskrivningsdato må ikke ligge før seneste Slutdato for ydelser på indskrivningen (4).",
+    "Udskrivningsdato må ikke ligge før seneste Slutdato for ydelser på indskrivningen (6.1.6 (4); samme "
+    "betingelse som 6.1.7 (5): ydelsens Slutdato må ikke ligge efter udskrivningsdatoen).",
 )
 AABNE_YDELSER = regel(
     "udsk_aabne_ydelser",
@@ -68,13 +69,6 @@ YDEL_FOER_INDS = regel(
     ["2-YDEL", "1-INDS"],
     "En ydelses Startdato kan ikke ligge før indskrivningsdatoen (6.1.7 (4); også 6.1.6 (6)).",
 )
-YDEL_EFTER_UDSK = regel(
-    "ydel_slut_efter_udsk",
-    "6.1.7",
-    ["4-YDEL", "3-UDSK"],
-    "En ydelses Slutdato kan ikke ligge efter udskrivningsdatoen (5).",
-)
-
 _INDS_TEKST = betinget_felt(
     "inds_hvorfra_tekst",
     ("4-INDS", "IndskrivningHvorfraKode", "hvorfra"),
@@ -132,15 +126,12 @@ def _datoer(f: Indskrivningsforloeb, ctx: Kontekst) -> Iterator[Violation]:
 @INDSKRIVNING
 def _ydelser(f: Indskrivningsforloeb, ctx: Kontekst) -> Iterator[Violation]:
     inds = f.indskrivning.indskrivningsdato
-    udsk = f.udskrivning.udskrivningsdato if f.udskrivning else None
     yield from _INDS_TEKST(f.indskrivning)
     for y in f.ydelser:
         if y.slutdato is not None and y.startdato > y.slutdato:
             yield YDEL_START_SLUT.brud(f"{YSTART} ({y.startdato}) ligger efter {YSLUT} ({y.slutdato})")
         if y.startdato < inds:
             yield YDEL_FOER_INDS.brud(f"{YSTART} ({y.startdato}) ligger før {INDS} ({inds})")
-        if udsk is not None and y.slutdato is not None and y.slutdato > udsk:
-            yield YDEL_EFTER_UDSK.brud(f"{YSLUT} ({y.slutdato}) ligger efter {UDSK} ({udsk})")
         yield from _YDEL_PERIODE(y)
         yield from _YDEL_TEKST(y)
 
