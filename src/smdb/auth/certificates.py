@@ -1,0 +1,117 @@
+"""The organisation's OCES3 certificate (funktions-/organisationscertifikat), from PKCS#12 or PEM.
+
+The private key stays in memory as a ``cryptography`` key object; nothing here logs or writes it, and
+``repr`` of a :class:`Credentials` shows only the subject and validity.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from smdb.errors import CertificateError
+
+#: Warn this long before the certificate expires.
+EXPIRY_WARNING = timedelta(days=30)
+
+
+class CertificateExpiryWarning(UserWarning):
+    """The certificate expires soon: order a new one from the organisation's LRA in time."""
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """A certificate with its RSA private key (and any intermediate certificates)."""
+
+    certificate: x509.Certificate
+    private_key: rsa.RSAPrivateKey
+    chain: tuple[x509.Certificate, ...] = ()
+
+    @property
+    def subject(self) -> str:
+        return self.certificate.subject.rfc4514_string()
+
+    @property
+    def not_after(self) -> datetime:
+        return self.certificate.not_valid_after_utc
+
+    @property
+    def not_before(self) -> datetime:
+        return self.certificate.not_valid_before_utc
+
+    def cert_der(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.DER)
+
+    def cert_pem(self) -> str:
+        return self.certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+    def check_validity(self, now: datetime | None = None) -> None:
+        """Raise for an expired or not yet valid certificate; warn 30 days before expiry."""
+        now = now or datetime.now(UTC)
+        if now < self.not_before:
+            raise CertificateError(f"Certifikatet ({self.subject}) er først gyldigt fra {self.not_before:%Y-%m-%d}")
+        if now > self.not_after:
+            raise CertificateError(f"Certifikatet ({self.subject}) udløb {self.not_after:%Y-%m-%d}; bestil et nyt")
+        if now + EXPIRY_WARNING > self.not_after:
+            warnings.warn(
+                f"Certifikatet ({self.subject}) udløber {self.not_after:%Y-%m-%d}; forny det i god tid",
+                CertificateExpiryWarning,
+                stacklevel=2,
+            )
+
+    def __repr__(self) -> str:
+        return f"Credentials(subject={self.subject!r}, not_after={self.not_after:%Y-%m-%d})"
+
+
+def _check_pair(cert: x509.Certificate, key: object) -> rsa.RSAPrivateKey:
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise CertificateError("Nøglen er ikke en RSA-nøgle (OCES3-certifikater bruger RSA)")
+    pub = cert.public_key()
+    if not isinstance(pub, rsa.RSAPublicKey) or pub.public_numbers() != key.public_key().public_numbers():
+        raise CertificateError("Den private nøgle hører ikke til certifikatet")
+    return key
+
+
+def load_pkcs12(path: str | Path, password: str | bytes | None) -> Credentials:
+    """Load a ``.p12``/``.pfx`` file as issued for OCES3 certificates."""
+    data = Path(path).read_bytes()
+    pw = password.encode() if isinstance(password, str) else password
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(data, pw)
+    except ValueError:
+        raise CertificateError(
+            f"Kunne ikke åbne PKCS#12-filen {Path(path).name}: forkert adgangskode eller ikke en PKCS#12-fil"
+        ) from None
+    if cert is None or key is None:
+        raise CertificateError(f"PKCS#12-filen {Path(path).name} indeholder ikke både certifikat og nøgle")
+    return Credentials(cert, _check_pair(cert, key), tuple(extra or ()))
+
+
+def load_pem(cert_path: str | Path, key_path: str | Path | None = None, password: str | bytes | None = None) -> Credentials:
+    """Load a PEM certificate and key (one file holding both, or two files)."""
+    cert_data = Path(cert_path).read_bytes()
+    key_data = Path(key_path).read_bytes() if key_path else cert_data
+    pw = password.encode() if isinstance(password, str) else password
+    try:
+        certs = x509.load_pem_x509_certificates(cert_data)
+    except ValueError:
+        raise CertificateError(f"{Path(cert_path).name} indeholder ikke et PEM-certifikat") from None
+    try:
+        key = serialization.load_pem_private_key(key_data, pw)
+    except (ValueError, TypeError):
+        raise CertificateError("Kunne ikke læse den private nøgle: forkert adgangskode eller format") from None
+    return Credentials(certs[0], _check_pair(certs[0], key), tuple(certs[1:]))
+
+
+def load(path: str | Path, password: str | bytes | None = None, key_path: str | Path | None = None) -> Credentials:
+    """PKCS#12 for ``.p12``/``.pfx``, PEM otherwise."""
+    if Path(path).suffix.lower() in (".p12", ".pfx"):
+        return load_pkcs12(path, password)
+    return load_pem(path, key_path, password)

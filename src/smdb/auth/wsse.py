@@ -1,0 +1,168 @@
+"""WS-Security for SOAP 1.1 envelopes: Timestamp + BinarySecurityToken + XML-DSig, made with signxml.
+
+The signature covers the Body and the Timestamp (RSA-SHA256, SHA-256 digests, exclusive c14n, which is
+what survives moving the signature into the header; signxml's default C14N 1.1 does not). KeyInfo refers
+to the BinarySecurityToken via a SecurityTokenReference, as WCF expects.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from cryptography import x509
+from lxml import etree
+from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLSigner, XMLVerifier
+from signxml.exceptions import InvalidInput, InvalidSignature
+
+from smdb.auth.certificates import Credentials
+from smdb.errors import SecurityError
+
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+X509V3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+B64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+
+#: Lifetime of the Timestamp we send, and the clock skew we accept on what we receive.
+TIMESTAMP_TTL = timedelta(minutes=5)
+CLOCK_SKEW = timedelta(minutes=5)
+
+_WSU_ID = f"{{{WSU_NS}}}Id"
+
+
+def _ts(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def sign_envelope(
+    envelope: etree._Element, creds: Credentials, now: datetime | None = None, ttl: timedelta = TIMESTAMP_TTL
+) -> etree._Element:
+    """Add a signed ``wsse:Security`` header to ``envelope`` in place and return it."""
+    now = now or datetime.now(UTC)
+    header = envelope.find(f"{{{SOAP_NS}}}Header")
+    body = envelope.find(f"{{{SOAP_NS}}}Body")
+    if body is None:
+        raise SecurityError("SOAP-konvolutten har ingen Body")
+    if header is None:
+        header = etree.Element(f"{{{SOAP_NS}}}Header")
+        envelope.insert(0, header)
+    body_id = body.get(_WSU_ID) or f"id-{uuid.uuid4()}"
+    body.set(_WSU_ID, body_id)
+    sec = etree.SubElement(
+        header, f"{{{WSSE_NS}}}Security", nsmap={"wsse": WSSE_NS, "wsu": WSU_NS}
+    )
+    sec.set(f"{{{SOAP_NS}}}mustUnderstand", "1")
+    ts_id, bst_id = f"TS-{uuid.uuid4()}", f"X509-{uuid.uuid4()}"
+    ts = etree.SubElement(sec, f"{{{WSU_NS}}}Timestamp")
+    ts.set(_WSU_ID, ts_id)
+    etree.SubElement(ts, f"{{{WSU_NS}}}Created").text = _ts(now)
+    etree.SubElement(ts, f"{{{WSU_NS}}}Expires").text = _ts(now + ttl)
+    bst = etree.SubElement(sec, f"{{{WSSE_NS}}}BinarySecurityToken")
+    bst.set("ValueType", X509V3)
+    bst.set("EncodingType", B64)
+    bst.set(_WSU_ID, bst_id)
+    bst.text = base64.b64encode(creds.cert_der()).decode()
+
+    key_info = etree.Element(f"{{{DS_NS}}}KeyInfo", nsmap={"ds": DS_NS})
+    str_el = etree.SubElement(key_info, f"{{{WSSE_NS}}}SecurityTokenReference")
+    ref = etree.SubElement(str_el, f"{{{WSSE_NS}}}Reference")
+    ref.set("URI", f"#{bst_id}")
+    ref.set("ValueType", X509V3)
+
+    signer = XMLSigner(
+        method=_DETACHED,
+        signature_algorithm=SignatureMethod.RSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=EXC_C14N,
+    )
+    signature = signer.sign(
+        envelope, key=creds.private_key, reference_uri=[f"#{body_id}", f"#{ts_id}"], key_info=key_info
+    )
+    sec.append(signature)
+    return envelope
+
+
+def _detached() -> object:
+    from signxml import methods
+
+    return methods.detached
+
+
+_DETACHED = _detached()
+
+
+def signing_certificate(envelope: etree._Element) -> x509.Certificate | None:
+    """The certificate carried in the BinarySecurityToken, if any."""
+    bst = envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security/{{{WSSE_NS}}}BinarySecurityToken")
+    if bst is None or not bst.text:
+        return None
+    try:
+        return x509.load_der_x509_certificate(base64.b64decode(bst.text))
+    except ValueError:
+        raise SecurityError("BinarySecurityToken indeholder ikke et gyldigt certifikat") from None
+
+
+def is_signed(envelope: etree._Element) -> bool:
+    return envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security/{{{DS_NS}}}Signature") is not None
+
+
+def verify_envelope(
+    envelope: etree._Element,
+    trusted: list[x509.Certificate],
+    now: datetime | None = None,
+    skew: timedelta = CLOCK_SKEW,
+) -> x509.Certificate:
+    """Verify signature, references (Body and Timestamp) and timestamp window; return the signer's certificate.
+
+    The signer must be one of ``trusted`` (compared by DER, not by name), so a certificate that merely
+    claims a trusted subject is refused.
+    """
+    now = now or datetime.now(UTC)
+    sec = envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security")
+    if sec is None or sec.find(f"{{{DS_NS}}}Signature") is None:
+        raise SecurityError("Beskeden er ikke signeret (ingen wsse:Security/ds:Signature)")
+    cert = signing_certificate(envelope)
+    if cert is None:
+        raise SecurityError("Beskeden mangler BinarySecurityToken med certifikat")
+    if not any(cert == t for t in trusted):
+        raise SecurityError(f"Certifikatet ({cert.subject.rfc4514_string()}) er ikke betroet")
+    if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
+        raise SecurityError(f"Certifikatet ({cert.subject.rfc4514_string()}) er ikke gyldigt på nuværende tidspunkt")
+    ts = sec.find(f"{{{WSU_NS}}}Timestamp")
+    if ts is None:
+        raise SecurityError("Beskeden mangler wsu:Timestamp")
+    created = _parse_ts(ts.findtext(f"{{{WSU_NS}}}Created"))
+    expires = _parse_ts(ts.findtext(f"{{{WSU_NS}}}Expires"))
+    if created - skew > now or expires + skew < now:
+        raise SecurityError("Beskedens tidsstempel ligger uden for det tilladte vindue (gentaget eller forkert ur)")
+    body = envelope.find(f"{{{SOAP_NS}}}Body")
+    signed_ids = {body.get(_WSU_ID) if body is not None else None, ts.get(_WSU_ID)}
+    try:
+        results = XMLVerifier().verify(
+            etree.tostring(envelope),
+            x509_cert=cert,
+            expect_config=SignatureConfiguration(expect_references=2, location=".//"),
+        )
+    except (InvalidSignature, InvalidInput) as exc:
+        raise SecurityError(f"Signaturen kunne ikke verificeres: {exc}") from None
+    referenced = set()
+    for r in results if isinstance(results, list) else [results]:
+        el = r.signed_xml
+        if el is not None:
+            referenced.add(el.get(_WSU_ID))
+    if not signed_ids <= referenced:
+        raise SecurityError("Signaturen dækker ikke både Body og Timestamp")
+    return cert
+
+
+def _parse_ts(text: str | None) -> datetime:
+    if not text:
+        raise SecurityError("Tidsstempel mangler Created/Expires")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SecurityError("Ugyldigt tidsstempel") from None

@@ -1,0 +1,55 @@
+"""The exceptions of smdb-client. Nothing raises a raw zeep, requests or lxml exception to the caller."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smdb.rules import Violation
+
+
+class SmdbError(Exception):
+    """Base of every error raised by this library."""
+
+
+class ValidationFailed(SmdbError):
+    """Local validation found violations; nothing was sent."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        lines = "\n".join(f"  - {v}" for v in violations)
+        super().__init__(f"{len(violations)} regelbrud; intet er sendt:\n{lines}")
+
+
+class SmdbFault(SmdbError):
+    """SMDB answered with a SOAP fault; ``code`` and ``message`` are DST's."""
+
+    def __init__(self, code: str, message: str, rule: str | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.rule = rule
+        super().__init__(f"SMDB-fejl {code}: {message}")
+
+
+class SmdbRuleRejected(SmdbFault):
+    """SMDB refused the record because it breaks a business rule."""
+
+
+class SmdbSecurityFault(SmdbFault):
+    """SMDB refused the request's security (signature, certificate, timestamp)."""
+
+
+class SmdbUnavailable(SmdbError):
+    """The service could not be reached or answered with something that is not SOAP (timeouts, 5xx, proxies)."""
+
+
+class SmdbOutcomeUnknown(SmdbUnavailable):
+    """A write was sent but no answer came back: it may or may not be stored. Reconcile with Hent* first."""
+
+
+class SecurityError(SmdbError):
+    """A response failed signature verification, or a signed response was required and missing."""
+
+
+class CertificateError(SmdbError):
+    """The certificate or key cannot be used (expired, wrong password, key mismatch)."""
