@@ -152,7 +152,9 @@ CASES: dict[str, Case] = {
     ),
     "afledt_vaerdi_afviger": Case(
         lambda: iv(base(), IvaerksatBehandlingDageSidenAnmodningKvantitet=10),
-        lambda: iv(base(), IvaerksatBehandlingDageSidenAnmodningKvantitet=9, PersonIvaerksatBehandlingAlderKvantitet=34),
+        lambda: iv(
+            base(), IvaerksatBehandlingDageSidenAnmodningKvantitet=9, PersonIvaerksatBehandlingAlderKvantitet=34
+        ),
     ),
     "laegesamtale_foer_anmodning": Case(
         lambda: iv(base(), LaegesamtaleAfholdtDato="2024-02-28"),
@@ -248,7 +250,9 @@ CASES: dict[str, Case] = {
     "stof_ufuldstaendig": Case(
         lambda: iv(base(), IllegalHeroinIndtagelseshyppighedKode=None),
         lambda: iv(
-            base(), IllegalHeroinFoersteBrugAlderKvantitet=None, IllegalHeroinFoersteBrugAlderVilIkkeOplyseIndikator=True
+            base(),
+            IllegalHeroinFoersteBrugAlderKvantitet=None,
+            IllegalHeroinFoersteBrugAlderVilIkkeOplyseIndikator=True,
         ),
     ),
     "stof_ugyldig_indtagelsesmaade": Case(
@@ -286,8 +290,12 @@ CASES: dict[str, Case] = {
         ),
     ),
     "foerste_injektion_aldrig_modstrid": Case(
-        lambda: iv(base(), PersonNogensindeInjiceretEllerInjicererForTidenKode="04", PersonFoersteInjektionAlderKode="08"),
-        lambda: iv(base(), PersonNogensindeInjiceretEllerInjicererForTidenKode="06", PersonFoersteInjektionAlderKode="08"),
+        lambda: iv(
+            base(), PersonNogensindeInjiceretEllerInjicererForTidenKode="04", PersonFoersteInjektionAlderKode="08"
+        ),
+        lambda: iv(
+            base(), PersonNogensindeInjiceretEllerInjicererForTidenKode="06", PersonFoersteInjektionAlderKode="08"
+        ),
     ),
     "hcv_test_paakraevet": Case(
         lambda: iv(base(), PersonNogensindeTestetHCVKode=None), lambda: iv(base(), PersonNogensindeTestetHCVKode="05")
@@ -310,12 +318,12 @@ CASES: dict[str, Case] = {
     # ---- §6.1.4
     "tilb_uden_ivaer": Case(lambda: uden_ivaer(base()), lambda: {**uden_ivaer(base()), "TILB": []}),
     "tilb_start_foer_ivaer": Case(
-        lambda: (lambda c: c["TILB"].append({**c["TILB"][0], "TilbudTilknyttetBehandlingStartDato": "2024-03-09"}) or c)(
-            base()
-        ),
-        lambda: (lambda c: c["TILB"].append({**c["TILB"][0], "TilbudTilknyttetBehandlingStartDato": "2024-03-11"}) or c)(
-            base()
-        ),
+        lambda: (
+            lambda c: c["TILB"].append({**c["TILB"][0], "TilbudTilknyttetBehandlingStartDato": "2024-03-09"}) or c
+        )(base()),
+        lambda: (
+            lambda c: c["TILB"].append({**c["TILB"][0], "TilbudTilknyttetBehandlingStartDato": "2024-03-11"}) or c
+        )(base()),
     ),
     "tilb_ingen_start_lig_ivaer": Case(
         lambda: tilb(
@@ -351,17 +359,21 @@ CASES: dict[str, Case] = {
         lambda: tilb(base(), 0, TilbudTilknyttetBehandlingSlutDato="2024-09-05"),
     ),
     "tilb_parallel_substitution": Case(
-        lambda: (lambda c: c["TILB"].append({**c["TILB"][1], "TilbudId": 1003, "BehandlingTypeKode": "07"}) or c)(base()),
+        lambda: (lambda c: c["TILB"].append({**c["TILB"][1], "TilbudId": 1003, "BehandlingTypeKode": "07"}) or c)(
+            base()
+        ),
         lambda: (
-            lambda c: c["TILB"].append(
-                {
-                    **c["TILB"][1],
-                    "TilbudId": 1003,
-                    "BehandlingTypeKode": "07",
-                    "TilbudTilknyttetBehandlingStartDato": "2024-05-01",
-                }
+            lambda c: (
+                c["TILB"].append(
+                    {
+                        **c["TILB"][1],
+                        "TilbudId": 1003,
+                        "BehandlingTypeKode": "07",
+                        "TilbudTilknyttetBehandlingStartDato": "2024-05-01",
+                    }
+                )
+                or tilb(c, 1, TilbudTilknyttetBehandlingSlutDato="2024-05-01")
             )
-            or tilb(c, 1, TilbudTilknyttetBehandlingSlutDato="2024-05-01")
         )(base()),
     ),
     "autorisation_paakraevet": Case(
@@ -382,13 +394,19 @@ CASES: dict[str, Case] = {
         lambda: sæt(base(dage_til_ivaerksaettelse=None), "AFSL", BehandlingAfsluttetDato="2024-03-01"),
     ),
     "afsl_foer_ivaer": Case(
-        lambda: sæt({**uden_ivaer(base()), "IVÆR": base()["IVÆR"], "TILB": []}, "AFSL", BehandlingAfsluttetDato="2024-03-09"),
-        lambda: sæt({**uden_ivaer(base()), "IVÆR": base()["IVÆR"], "TILB": []}, "AFSL", BehandlingAfsluttetDato="2024-03-10"),
+        lambda: sæt(
+            {**uden_ivaer(base()), "IVÆR": base()["IVÆR"], "TILB": []}, "AFSL", BehandlingAfsluttetDato="2024-03-09"
+        ),
+        lambda: sæt(
+            {**uden_ivaer(base()), "IVÆR": base()["IVÆR"], "TILB": []}, "AFSL", BehandlingAfsluttetDato="2024-03-10"
+        ),
     ),
     "afsl_ikke_lig_seneste_tilb_slut": Case(
         lambda: sæt(base(), "AFSL", BehandlingAfsluttetDato="2024-09-07"),
         lambda: sæt(
-            tilb(base(), 0, TilbudTilknyttetBehandlingSlutDato="2024-09-07"), "AFSL", BehandlingAfsluttetDato="2024-09-07"
+            tilb(base(), 0, TilbudTilknyttetBehandlingSlutDato="2024-09-07"),
+            "AFSL",
+            BehandlingAfsluttetDato="2024-09-07",
         ),
     ),
     "afsl_tekst_paakraevet": Case(
@@ -430,9 +448,7 @@ CASES: dict[str, Case] = {
         lambda: mand(),
     ),
     # ---- §3 table constraints found while parsing
-    "paakraevet": Case(
-        lambda: sæt(base(), "ANM", BehandlingAnmodningDato=None), lambda: base()
-    ),
+    "paakraevet": Case(lambda: sæt(base(), "ANM", BehandlingAnmodningDato=None), lambda: base()),
     "kode_ugyldig": Case(
         lambda: sæt(base(), "ANM", BehandlingTidligereKode="03"),
         lambda: sæt(base(), "ANM", BehandlingTidligereKode="99"),
@@ -486,7 +502,8 @@ CASES: dict[str, Case] = {
         lambda: sæt({**inds(), "YDEL": []}, "UDSK", UdskrivningDato="2024-02-01"),
     ),
     "udsk_foer_ydel_slut": Case(
-        lambda: sæt(inds(), "UDSK", UdskrivningDato="2024-03-31"), lambda: sæt(inds(), "UDSK", UdskrivningDato="2024-04-01")
+        lambda: sæt(inds(), "UDSK", UdskrivningDato="2024-03-31"),
+        lambda: sæt(inds(), "UDSK", UdskrivningDato="2024-04-01"),
     ),
     "udsk_aabne_ydelser": Case(lambda: ydel(inds(), YdelseSlutDato=None), lambda: inds()),
     "udsk_ikke_lig_seneste_ydel_slut": Case(

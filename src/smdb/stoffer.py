@@ -41,9 +41,7 @@ class Stof(Enum):
     ILLEGAL_BUPRENORPHIN = StofInfo(
         "IllegalBuprenorphin", "Buprenorphin (illegal)", _ALLE, Hovedstof.BUPRENORPHIN_ILLEGAL
     )
-    ORDINERET_BENZODIAZEPINER = StofInfo(
-        "OrdineretBenzodiazepiner", "Benzodiazepiner (ordineret)", _ALLE, None
-    )
+    ORDINERET_BENZODIAZEPINER = StofInfo("OrdineretBenzodiazepiner", "Benzodiazepiner (ordineret)", _ALLE, None)
     ILLEGAL_BENZODIAZEPINER = StofInfo(
         "IllegalBenzodiazepiner", "Benzodiazepiner (illegal)", _ALLE, Hovedstof.BENZODIAZEPINER_ILLEGAL
     )

@@ -94,7 +94,9 @@ def load_pkcs12(path: str | Path, password: str | bytes | None) -> Credentials:
     return Credentials(cert, _check_pair(cert, key), tuple(extra or ()))
 
 
-def load_pem(cert_path: str | Path, key_path: str | Path | None = None, password: str | bytes | None = None) -> Credentials:
+def load_pem(
+    cert_path: str | Path, key_path: str | Path | None = None, password: str | bytes | None = None
+) -> Credentials:
     """Load a PEM certificate and key (one file holding both, or two files)."""
     cert_data = Path(cert_path).read_bytes()
     key_data = Path(key_path).read_bytes() if key_path else cert_data

@@ -52,9 +52,7 @@ def sign_envelope(
         envelope.insert(0, header)
     body_id = body.get(_WSU_ID) or f"id-{uuid.uuid4()}"
     body.set(_WSU_ID, body_id)
-    sec = etree.SubElement(
-        header, f"{{{WSSE_NS}}}Security", nsmap={"wsse": WSSE_NS, "wsu": WSU_NS}
-    )
+    sec = etree.SubElement(header, f"{{{WSSE_NS}}}Security", nsmap={"wsse": WSSE_NS, "wsu": WSU_NS})
     sec.set(f"{{{SOAP_NS}}}mustUnderstand", "1")
     ts_id, bst_id = f"TS-{uuid.uuid4()}", f"X509-{uuid.uuid4()}"
     ts = etree.SubElement(sec, f"{{{WSU_NS}}}Timestamp")

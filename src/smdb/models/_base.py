@@ -125,9 +125,7 @@ def _kommunekode(v: Any) -> int:
 Dato = Annotated[date, BeforeValidator(_kun_dato)]
 Bool = Annotated[bool, Strict()]
 Heltal = Annotated[int, Strict()]
-CprNummer = Annotated[
-    str, Strict(), Field(pattern=r"^\d{6}-?\d{4}$", examples=["0101901234"]), AfterValidator(_cpr)
-]
+CprNummer = Annotated[str, Strict(), Field(pattern=r"^\d{6}-?\d{4}$", examples=["0101901234"]), AfterValidator(_cpr)]
 Kommunekode = Annotated[int, BeforeValidator(_kommunekode)]
 
 

@@ -22,8 +22,15 @@ SANERING_2019 = date(2019, 7, 1)
 
 #: Forms of which a course holds at most one; a list given for them is reported by the rules (§6.1.3,
 #: §6.1.5, §6.1.8), so the validator keeps the first and remembers how many there were.
-_ENKELTSKEMAER = {"IVÆR": "IVÆR", "IVAER": "IVÆR", "ivaerksaettelse": "IVÆR", "AFSL": "AFSL",
-                  "afslutning": "AFSL", "KvalHep": "KvalHep", "kvalhep": "KvalHep"}
+_ENKELTSKEMAER = {
+    "IVÆR": "IVÆR",
+    "IVAER": "IVÆR",
+    "ivaerksaettelse": "IVÆR",
+    "AFSL": "AFSL",
+    "afslutning": "AFSL",
+    "KvalHep": "KvalHep",
+    "kvalhep": "KvalHep",
+}
 
 
 class Kontaktforloeb(SmdbModel):

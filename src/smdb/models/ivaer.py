@@ -18,8 +18,8 @@ from smdb.codes import (
     Hovedindtaegtskilde,
     Hovedstof,
     Immigrant,
-    Indtagelsesmaade,
     Indtagelseshyppighed,
+    Indtagelsesmaade,
     Injektion,
     LaegesamtaleTidsfristAarsag,
     OenskerLaegesamtale,
@@ -159,9 +159,7 @@ class Ivaerksaettelse(_Stofmatrix):  # type: ignore[misc]
     ungdomsuddannelse: Ungdomsuddannelse | None = felt("13-IVÆR", "PersonUngdomsuddannelseKode")
     videregaaende: VideregaaendeUddannelse | None = felt("14-IVÆR", "PersonVideregaaendeUddannelseKode")
     boern_kontakt: Heltal | None = felt("15-IVÆR", "PersonBoernMedKontaktKvantitet", ge=0, le=99)
-    boern_kontakt_vil_ikke_oplyse: Bool | None = felt(
-        "15-IVÆR", "PersonBoernMedKontaktKvantitetVilIkkeOplyseIndikator"
-    )
+    boern_kontakt_vil_ikke_oplyse: Bool | None = felt("15-IVÆR", "PersonBoernMedKontaktKvantitetVilIkkeOplyseIndikator")
     boern_anbragt: Heltal | None = felt("16-IVÆR", "PersonBoernAnbragtUdenforHjemmetKvantitet", ge=0, le=99)
     boern_anbragt_vil_ikke_oplyse: Bool | None = felt(
         "16-IVÆR", "PersonBoernAnbragtUdenforHjemmetKvantitetVilIkkeOplyseIndikator"

@@ -24,12 +24,8 @@ class KvalHep(SmdbModel):
     smdb_id: Heltal | None = smdb_id_felt("KvalHepId")
     vurderet_fysisk_psykisk: JaNejUoplyst | None = felt("1-KVAL", "BehandlingVurderetPsykiskEfterIndskrivningKode")
     behandlingsplan: JaNejUoplyst | None = felt("2-KVAL", "BehandlingBehandlingsplanJournaliseretKode")
-    psykisk_lidelse_ivaerksat: JaNejIngenIndikation | None = felt(
-        "3-KVAL", "BehandlingPsykiskLidelseIvaerksatKode"
-    )
-    psykiatri_henvisning: JaNejIngenIndikation | None = felt(
-        "4-KVAL", "BehandlingForetagetPsykiatriHenvisningKode"
-    )
+    psykisk_lidelse_ivaerksat: JaNejIngenIndikation | None = felt("3-KVAL", "BehandlingPsykiskLidelseIvaerksatKode")
+    psykiatri_henvisning: JaNejIngenIndikation | None = felt("4-KVAL", "BehandlingForetagetPsykiatriHenvisningKode")
     buprenorphin: BuprenorphinIvaerksat | None = felt("5-KVAL", "BehandlingBuprenorphinIvaerksatKode")
     ekg: JaNejIngenIndikation | None = felt("6-KVAL", "BehandlingEKGudfoertKode")
     benzodiazepiner: BenzodiazepinerIvaerksat | None = felt("7-KVAL", "BehandlingBenzodiazepinerIvaerksatKode")
@@ -53,14 +49,8 @@ class KvalHep(SmdbModel):
         "14A-HEPC", "BehandlingSerologiskHepatitisCudredningTilbudKode"
     )
     hepatitis_c: JaNejUoplyst | None = felt("14B-HEPC", "PersonHepatitisCnogensindeKode")
-    hcv_yderligere_udredning: YderligereUdredning | None = felt(
-        "15A-HEPC", "BehandlingYderligereUdredningHenvistKode"
-    )
+    hcv_yderligere_udredning: YderligereUdredning | None = felt("15A-HEPC", "BehandlingYderligereUdredningHenvistKode")
     antiviral_behandling: AntiviralBehandling | None = felt("15B-HEPC", "BehandlingAntiviralIvaerksatKode")
-    hepatitis_a_vaccination: HepatitisAVaccination | None = felt(
-        "16-HEPC", "BehandlingHepatitisAvaccinationKode"
-    )
-    hepatitis_b_vaccination: HepatitisBVaccination | None = felt(
-        "17-HEPC", "BehandlingHepatitisBvaccinationKode"
-    )
+    hepatitis_a_vaccination: HepatitisAVaccination | None = felt("16-HEPC", "BehandlingHepatitisAvaccinationKode")
+    hepatitis_b_vaccination: HepatitisBVaccination | None = felt("17-HEPC", "BehandlingHepatitisBvaccinationKode")
     hiv_udredning: HIVUdredning | None = felt("18-HEPC", "BehandlingHIVudredningTilbudtKode")

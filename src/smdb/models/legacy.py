@@ -22,7 +22,17 @@ from smdb.codes import (
     YdelseAfsluttetAarsag,
     YdelseIntensitet,
 )
-from smdb.models._base import Bool, CprNummer, Dato, Heltal, Kommunekode, SmdbModel, felt, registrer, smdb_id_felt
+from smdb.models._base import (
+    Bool,
+    CprNummer,
+    Dato,
+    Heltal,
+    Kommunekode,
+    SmdbModel,
+    felt,
+    registrer,
+    smdb_id_felt,
+)
 
 #: §3.2: from this date INDS, YDEL and UDSK can no longer be reported.
 LUKKET_FRA = date(2025, 1, 1)
@@ -34,7 +44,9 @@ class Indskrivning(SmdbModel):
     """Indskrivning på behandlingstilbud (INDS)."""
 
     smdb_id: Heltal | None = smdb_id_felt("IndskrivningId")
-    tilbud_id: Heltal = Field(alias="TilbudId", ge=1, description="The offer the citizen is enrolled in (not a §3.2 variable)")
+    tilbud_id: Heltal = Field(
+        alias="TilbudId", ge=1, description="The offer the citizen is enrolled in (not a §3.2 variable)"
+    )
     cpr: CprNummer = felt("17-INDS", "BorgerCprNummer", ...)
     navn: str | None = felt("18-INDS", "BorgerNavn", max_length=TEKST)
     myndighed: Kommunekode = felt("19-INDS", "IndskrivningMyndighedKode", ...)
@@ -75,12 +87,8 @@ class Udskrivning(SmdbModel):
     aarsag_tekst: str | None = felt("5-UDSK", "UdskrivningAarsagTekst", max_length=TEKST)
     selvhjaelpsnetvaerk: JaNejUoplyst | None = felt("1-UDSK", "PersonSelvhjaelpsnetvaerkKontaktKode")
     stoffri_partner: JaNejUoplyst | None = felt("2-UDSK", "PersonStoffriPartnerKode")
-    boligsituation: BoligsituationEfterUdskrivning | None = felt(
-        "6-UDSK", "PersonBoligsituationEfterUdskrivningKode"
-    )
-    hovedindtaegtskilde: Hovedindtaegtskilde | None = felt(
-        "7-UDSK", "PersonHovedindtaegtskildeEfterUdskrivningKode"
-    )
+    boligsituation: BoligsituationEfterUdskrivning | None = felt("6-UDSK", "PersonBoligsituationEfterUdskrivningKode")
+    hovedindtaegtskilde: Hovedindtaegtskilde | None = felt("7-UDSK", "PersonHovedindtaegtskildeEfterUdskrivningKode")
 
 
 class Indskrivningsforloeb(SmdbModel):

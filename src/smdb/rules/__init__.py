@@ -115,3 +115,20 @@ def parse_and_validate(data: Any, today: date | None = None) -> tuple[list[Forlo
             orig = idx_map[v.forloeb] if v.forloeb is not None else None
             violations.append(Violation(v.rule, v.fields, v.code, v.message, orig))
     return parsed, violations
+
+
+def nye_brud(
+    efter: Forloeb, foer: Forloeb | None, andre: Sequence[Forloeb], today: date | None = None
+) -> list[Violation]:
+    """The violations a change introduces: ``efter`` replaces ``foer`` among the stored courses ``andre``.
+
+    Used by the client (validate before send) and the simulator (enforce on receipt) alike, so that old
+    data already in SMDB never blocks a correct new report, while every rule the change breaks, including
+    the cross-course ones (§6.1.2, §6.1.6), is caught.
+    """
+    gamle = {(v.code, v.message) for v in validate([*andre, foer] if foer is not None else list(andre), today)}
+    return [
+        Violation(v.rule, v.fields, v.code, v.message, None)
+        for v in validate([*andre, efter], today)
+        if (v.code, v.message) not in gamle
+    ]

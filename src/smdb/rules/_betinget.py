@@ -52,13 +52,11 @@ def betinget_felt(
         if styr == udloeser:
             if krav is not None and not udfyldt:
                 yield krav.brud(
-                    f"{navn(a_id, a_var)} skal udfyldes, når {navn(s_id, s_var)} er "
-                    f"{udloeser.value} ({udloeser.label})"
+                    f"{navn(a_id, a_var)} skal udfyldes, når {navn(s_id, s_var)} er {udloeser.value} ({udloeser.label})"
                 )
         elif udfyldt:
             yield vises_ikke.brud(
-                f"{navn(a_id, a_var)} må kun udfyldes, når {navn(s_id, s_var)} er "
-                f"{udloeser.value} ({udloeser.label})"
+                f"{navn(a_id, a_var)} må kun udfyldes, når {navn(s_id, s_var)} er {udloeser.value} ({udloeser.label})"
             )
 
     return check

@@ -81,7 +81,9 @@ class Tjekliste:
 
     checks: list[Callable[..., Iterator[Violation]]] = field(default_factory=list)
 
-    def __call__(self, fn: Callable[[T, Kontekst], Iterator[Violation]]) -> Callable[[T, Kontekst], Iterator[Violation]]:
+    def __call__(
+        self, fn: Callable[[T, Kontekst], Iterator[Violation]]
+    ) -> Callable[[T, Kontekst], Iterator[Violation]]:
         self.checks.append(fn)
         return fn
 

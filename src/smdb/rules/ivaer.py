@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+from smdb.codes import FoersteInjektionAlder as FIA
 from smdb.codes import (
     GarantiOverskredetAarsag,
     Injektion,
@@ -13,7 +14,6 @@ from smdb.codes import (
     Substitutionsbehandling,
     VideregaaendeUddannelse,
 )
-from smdb.codes import FoersteInjektionAlder as FIA
 from smdb.models import Ivaerksaettelse, Kontaktforloeb
 from smdb.rules._betinget import betinget_felt
 from smdb.rules._core import Kontekst, Violation, navn, regel
@@ -139,9 +139,7 @@ FOERSTE_INJ_MODSTRID = regel(
 )
 HCV_KRAV = regel("hcv_test_paakraevet", "6.1.3", ["34-IVÆR"], "34-IVÆR (test for HCV) er påkrævet.")
 HIV_KRAV = regel("hiv_test_paakraevet", "6.1.3", ["35-IVÆR"], "35-IVÆR (test for HIV) er påkrævet.")
-SUBST_KRAV = regel(
-    "substitution_paakraevet", "6.1.3", ["36-IVÆR"], "36-IVÆR (substitutionsbehandling) er påkrævet."
-)
+SUBST_KRAV = regel("substitution_paakraevet", "6.1.3", ["36-IVÆR"], "36-IVÆR (substitutionsbehandling) er påkrævet.")
 SUBST_ALDER_KRAV = regel(
     "substitution_alder_paakraevet",
     "6.1.3",
@@ -343,9 +341,7 @@ def _injektion(iv: Ivaerksaettelse) -> Iterator[Violation]:
             f"{navn('32-IVÆR', 'PersonNogensindeInjiceretEllerInjicererForTidenKode')} er påkrævet"
         )
     if iv.delt_vaerktoej is None:
-        yield DELING_KRAV.brud(
-            f"{navn('33-IVÆR', 'PersonNogensindeDeltEllerDelerVaerktoejForTidenKode')} er påkrævet"
-        )
+        yield DELING_KRAV.brud(f"{navn('33-IVÆR', 'PersonNogensindeDeltEllerDelerVaerktoejForTidenKode')} er påkrævet")
     if iv.injektion is not None and iv.injektion is not Injektion.ALDRIG and iv.foerste_injektion_alder is None:
         yield FOERSTE_INJ_KRAV.brud(
             f"{navn('22-IVÆR', 'PersonFoersteInjektionAlderKode')} er påkrævet, når "
@@ -365,9 +361,7 @@ def _test_og_substitution(iv: Ivaerksaettelse) -> Iterator[Violation]:
         yield HIV_KRAV.brud(f"{navn('35-IVÆR', 'PersonNogensindeTestetHIVKode')} er påkrævet")
     if iv.substitutionsbehandling is None:
         yield SUBST_KRAV.brud(f"{navn('36-IVÆR', 'PersonNogensindeSubstitutionsbehandlingKode')} er påkrævet")
-    elif (
-        iv.substitutionsbehandling is Substitutionsbehandling.HAR_VAERET and iv.foerste_substitution_alder is None
-    ):
+    elif iv.substitutionsbehandling is Substitutionsbehandling.HAR_VAERET and iv.foerste_substitution_alder is None:
         yield SUBST_ALDER_KRAV.brud(
             f"{navn('41-IVÆR', 'PersonFoersteSubstitutionsbehandlingAlderKvantitet')} skal besvares, når "
             f"{navn('36-IVÆR', 'PersonNogensindeSubstitutionsbehandlingKode')} = 02"

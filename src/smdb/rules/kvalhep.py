@@ -11,7 +11,10 @@ from smdb.rules._forloeb import FORLOEB
 from smdb.rules.ivaer import HAR_INJICERET
 
 KVALHEP_EN = regel(
-    "kvalhep_en_pr_ivaer", "6.1.8", ["KvalHep", "1-IVÆR"], "Der må maksimalt være ét KvalHep-skema for hver iværksættelse (2)."
+    "kvalhep_en_pr_ivaer",
+    "6.1.8",
+    ["KvalHep", "1-IVÆR"],
+    "Der må maksimalt være ét KvalHep-skema for hver iværksættelse (2).",
 )
 KVALHEP_FORUDSAETNING = regel(
     "kvalhep_uden_ivaer_eller_tilb",

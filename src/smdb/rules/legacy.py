@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
@@ -35,9 +36,7 @@ EN_AABEN = regel(
     ["1-INDS", "3-UDSK"],
     "For et tilbud må der maksimalt være én uafsluttet indskrivning for samme borger pr. myndighed (1).",
 )
-NEGATIV = regel(
-    "udsk_foer_inds", "6.1.6", ["3-UDSK", "1-INDS"], "En indskrivning må ikke have negativ varighed (2)."
-)
+NEGATIV = regel("udsk_foer_inds", "6.1.6", ["3-UDSK", "1-INDS"], "En indskrivning må ikke have negativ varighed (2).")
 OVERLAP = regel(
     "inds_overlap", "6.1.6", ["1-INDS", "3-UDSK"], "Indskrivninger i det samme tilbud må ikke overlappe (3)."
 )
@@ -61,7 +60,10 @@ UDSK_IKKE_SENESTE = regel(
     "Udskrivningsdato skal være samme som seneste YdelseSlutDato i forløbet.",
 )
 YDEL_START_SLUT = regel(
-    "ydel_start_efter_slut", "6.1.7", ["2-YDEL", "4-YDEL"], "En ydelses Startdato kan ikke ligge efter dens Slutdato (3)."
+    "ydel_start_efter_slut",
+    "6.1.7",
+    ["2-YDEL", "4-YDEL"],
+    "En ydelses Startdato kan ikke ligge efter dens Slutdato (3).",
 )
 YDEL_FOER_INDS = regel(
     "ydel_start_foer_inds",
@@ -173,11 +175,13 @@ def paa_tvaers(forloeb: Sequence[tuple[int, Indskrivningsforloeb]]) -> Iterator[
                 idx,
             )
         perioder = sorted(
-            ((f.indskrivning.indskrivningsdato, f.udskrivning.udskrivningsdato if f.udskrivning else None, idx)
-             for idx, f in items),
+            (
+                (f.indskrivning.indskrivningsdato, f.udskrivning.udskrivningsdato if f.udskrivning else None, idx)
+                for idx, f in items
+            ),
             key=lambda p: (p[0], p[2]),
         )
-        for (a_start, a_slut, _), (b_start, b_slut, b_idx) in zip(perioder, perioder[1:], strict=False):
+        for (a_start, a_slut, _), (b_start, b_slut, b_idx) in itertools.pairwise(perioder):
             # Two open enrolments are reported by inds_en_aaben; an open one swallows any later one.
             inden_for = b_slut is not None if a_slut is None else b_start < a_slut
             if inden_for:

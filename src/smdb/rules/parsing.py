@@ -16,20 +16,44 @@ from smdb.models import FELTER, FeltInfo
 from smdb.rules._core import Violation, regel
 
 #: §3 section per form.
-AFSNIT = {"ANM": "3.1", "IVÆR": "3.1", "TILB": "3.1", "AFSL": "3.1", "INDS": "3.2", "YDEL": "3.2", "UDSK": "3.2",
-          "KvalHep": "3.3"}
-_TEKSTER = {"ANM": "ANM", "IVÆR": "IVÆR", "IVAER": "IVÆR", "TILB": "TILB", "AFSL": "AFSL", "KvalHep": "KvalHep",
-            "INDS": "INDS", "YDEL": "YDEL", "UDSK": "UDSK"}
+AFSNIT = {
+    "ANM": "3.1",
+    "IVÆR": "3.1",
+    "TILB": "3.1",
+    "AFSL": "3.1",
+    "INDS": "3.2",
+    "YDEL": "3.2",
+    "UDSK": "3.2",
+    "KvalHep": "3.3",
+}
+_TEKSTER = {
+    "ANM": "ANM",
+    "IVÆR": "IVÆR",
+    "IVAER": "IVÆR",
+    "TILB": "TILB",
+    "AFSL": "AFSL",
+    "KvalHep": "KvalHep",
+    "INDS": "INDS",
+    "YDEL": "YDEL",
+    "UDSK": "UDSK",
+}
 
 PAAKRAEVET = regel("paakraevet", "3", [], "Et obligatorisk felt mangler.")
 KODE_UGYLDIG = regel(
-    "kode_ugyldig", "3", [], "Værdien er ikke en kode i feltets kodeliste (§3.1-§3.3; bl.a. kan ordinerede stoffer ikke "
-    "angives som hovedstof i 20-IVÆR)."
+    "kode_ugyldig",
+    "3",
+    [],
+    "Værdien er ikke en kode i feltets kodeliste (§3.1-§3.3; bl.a. kan ordinerede stoffer ikke "
+    "angives som hovedstof i 20-IVÆR).",
 )
 UKENDT_FELT = regel("ukendt_felt", "3", [], "Feltet findes ikke i skemaet.")
-FOR_LANG = regel("for_lang", "3", [], "Teksten er længere end tilladt (250, eller 400 for BehandlingAfsluttetAarsagTekst).")
+FOR_LANG = regel(
+    "for_lang", "3", [], "Teksten er længere end tilladt (250, eller 400 for BehandlingAfsluttetAarsagTekst)."
+)
 UDENFOR = regel("udenfor_interval", "3", [], "Tallet ligger uden for det tilladte interval (fx 0-30 dage, 0-99 år).")
-FORMAT = regel("format_ugyldig", "3", [], "Værdien har ikke det krævede format (kommunekode, landekode, autorisationsID).")
+FORMAT = regel(
+    "format_ugyldig", "3", [], "Værdien har ikke det krævede format (kommunekode, landekode, autorisationsID)."
+)
 CPR = regel("cpr_ugyldig", "3", ["6-ANM", "17-INDS"], "CPR-nummeret er ugyldigt (format, dato, århundrede).")
 DATO = regel("dato_ugyldig", "3", [], "Datoen skal angives som YYYY-MM-DD.")
 TYPE = regel("forkert_type", "3", [], "Værdien har forkert type (tal, tekst, sand/falsk, liste, objekt).")

@@ -92,9 +92,7 @@ def _tilb(f: Kontaktforloeb, ctx: Kontekst) -> Iterator[Violation]:
         yield from _datoer(t, iv.ivaerksat_dato if iv else None, afsl.afsluttet_dato if afsl else None)
         yield from _autorisation(t)
     if iv is not None and not any(t.startdato == iv.ivaerksat_dato for t in f.tilbud):
-        yield INGEN_START_LIG_IVAER.brud(
-            f"Mindst én {START} skal være lig med {IVAER} ({iv.ivaerksat_dato})"
-        )
+        yield INGEN_START_LIG_IVAER.brud(f"Mindst én {START} skal være lig med {IVAER} ({iv.ivaerksat_dato})")
     yield from _parallel_substitution(f.tilbud)
 
 

@@ -1,0 +1,524 @@
+"""SmdbClient: typed calls to HentData, IndsaetData and TokenTest, validated before anything is sent.
+
+The client is small on purpose (httpx-style): one object per organisation certificate and endpoint,
+thread-safe, with explicit exceptions from :mod:`smdb.errors`. Every operation of §1.2 is reachable
+through :meth:`SmdbClient.call` (driven by :mod:`smdb.soap.contract`), and the ones a vendor uses daily
+have typed methods.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+import zeep
+import zeep.exceptions
+from cryptography import x509
+from lxml import etree
+from pydantic import BaseModel, ValidationError
+
+from smdb.auth.certificates import Credentials
+from smdb.errors import (
+    SecurityError,
+    SmdbError,
+    SmdbFault,
+    SmdbOutcomeUnknown,
+    SmdbRuleRejected,
+    SmdbSecurityFault,
+    SmdbUnavailable,
+    ValidationFailed,
+)
+from smdb.models import (
+    Afslutning,
+    Anmodning,
+    Indskrivning,
+    Indskrivningsforloeb,
+    Ivaerksaettelse,
+    Kontaktforloeb,
+    KvalHep,
+    Tilbudstilknytning,
+    Udskrivning,
+    Ydelse,
+)
+from smdb.rules import nye_brud, validate
+from smdb.soap import mapping
+from smdb.soap.contract import NS, OPERATIONS, SERVICES, Operation, wsdl_filename
+from smdb.soap.mapping import Hentet, IndsaetResultat
+from smdb.soap.transport import (
+    SETTINGS,
+    LoggingPlugin,
+    SigningPlugin,
+    VerifyPlugin,
+    install_log_scrubbing,
+    load_document,
+    wsdl_source,
+)
+
+log = logging.getLogger("smdb.client")
+M = TypeVar("M", bound=BaseModel)
+
+
+class Environment(Enum):
+    """DST's two environments (§1.2). ``LOCAL`` is not one of them: pass ``base_url`` for the simulator."""
+
+    PROD = "https://smdbws.dst.dk"
+    PREPROD = "https://smdbpreprodws.dst.dk"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What :meth:`SmdbClient.check` found, for support desks."""
+
+    ok: bool
+    lines: list[str]
+
+
+class SmdbClient:
+    """A client for one organisation certificate against one SMDB endpoint.
+
+    :param environment: ``Environment.PROD`` or ``Environment.PREPROD`` (ignored when ``base_url`` is set).
+    :param credentials: the organisation's OCES3 certificate (:func:`smdb.auth.load`); requests are signed.
+    :param base_url: explicit host, e.g. the simulator's ``http://127.0.0.1:8765``.
+    :param api_version: ``"v1"`` (DST's recommendation) or ``"v0"`` (the "Generics" variant).
+    :param wsdl_dir, wsdl_url: where the three WSDLs are; defaults to the ones shipped with the package.
+    :param server_certificates: DST's certificate(s) to verify signed responses with.
+    :param strict: require signed responses (and a configured DST certificate).
+    :param timeout: (connect, read) seconds for every call.
+    :param retries: attempts after the first for idempotent calls (Hent*, TokenTest); writes are never re-sent.
+    :param verify: TLS verification (always on by default) or a CA bundle path.
+    :param tls_client_cert: optional (cert, key) PEM paths for mutual TLS.
+    :param today: "today" for local validation; injectable so rules are testable.
+    :param clock: "now" for WS-Security timestamps.
+    """
+
+    def __init__(
+        self,
+        environment: Environment = Environment.PREPROD,
+        *,
+        credentials: Credentials | None = None,
+        base_url: str | None = None,
+        api_version: str = "v1",
+        wsdl_dir: str | Path | None = None,
+        wsdl_url: str | None = None,
+        server_certificates: list[x509.Certificate] | None = None,
+        strict: bool = False,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        retries: int = 2,
+        backoff: float = 0.2,
+        verify: bool | str = True,
+        tls_client_cert: tuple[str, str] | None = None,
+        today: Callable[[], date] = date.today,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        if api_version not in ("v0", "v1"):
+            raise ValueError("api_version skal være 'v1' eller 'v0'")
+        install_log_scrubbing()
+        self.base_url = (base_url or environment.value).rstrip("/")
+        self.api_version = api_version
+        self.credentials = credentials
+        self.today = today
+        self.retries = retries
+        self._backoff = backoff
+        self._sleep = sleep
+        self._wsdl_dir = wsdl_dir
+        self._wsdl_url = wsdl_url
+        self.session = session or requests.Session()
+        self.session.verify = verify
+        if tls_client_cert:
+            self.session.cert = tls_client_cert
+        self.session.headers["User-Agent"] = "smdb-client/0.1"
+        self.transport = zeep.Transport(session=self.session, timeout=timeout[0], operation_timeout=timeout)
+        plugins: list[zeep.Plugin] = [LoggingPlugin()]
+        if credentials is not None:
+            plugins.insert(0, SigningPlugin(credentials, clock))
+        plugins.append(VerifyPlugin(list(server_certificates or []), strict, clock))
+        self._plugins = plugins
+        self._services: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ plumbing
+    def endpoint(self, service: str) -> str:
+        return f"{self.base_url}/smdbwebservice/api/external/{self.api_version}/{SERVICES[service].path}"
+
+    def _service(self, service: str) -> Any:
+        with self._lock:
+            proxy = self._services.get(service)
+            if proxy is None:
+                doc = load_document(wsdl_source(wsdl_filename(service), self._wsdl_dir, self._wsdl_url))
+                client = zeep.Client(doc, transport=self.transport, plugins=self._plugins, settings=SETTINGS)
+                binding = f"{{{NS}}}BasicHttpsBinding_{SERVICES[service].port_type}"
+                proxy = client.create_service(binding, self.endpoint(service))
+                self._services[service] = proxy
+            return proxy
+
+    def call(self, operation: str, **kwargs: Any) -> Any:
+        """Call any operation of the contract with payload dicts; returns plain dicts/lists/values."""
+        op = OPERATIONS[operation]
+        attempts = 1 if op.writes else 1 + self.retries
+        for attempt in range(1, attempts + 1):
+            started = time.perf_counter()
+            try:
+                result = self._invoke(op, kwargs)
+            except SmdbUnavailable as exc:
+                self._log(op, started, f"unavailable ({type(exc).__name__})")
+                if attempt == attempts:
+                    raise
+                delay = min(5.0, self._backoff * 2 ** (attempt - 1)) * (0.5 + random.random())
+                self._sleep(delay)
+                continue
+            except SmdbError as exc:
+                self._log(op, started, type(exc).__name__)
+                raise
+            self._log(op, started, "ok")
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _log(self, op: Operation, started: float, outcome: str) -> None:
+        log.info("%s %.1f ms %s", op.name, (time.perf_counter() - started) * 1000, outcome)
+
+    def _invoke(self, op: Operation, kwargs: dict[str, Any]) -> Any:
+        proxy = self._service(op.service)
+        try:
+            raw = getattr(proxy, op.name)(**kwargs)
+        except zeep.exceptions.Fault as exc:
+            raise _fault(exc) from None
+        except SecurityError:
+            raise
+        except requests.exceptions.ConnectTimeout:
+            raise SmdbUnavailable(f"{op.name}: kunne ikke forbinde til {self.base_url} (timeout)") from None
+        except requests.exceptions.SSLError as exc:
+            raise SmdbUnavailable(f"{op.name}: TLS-fejl mod {self.base_url}: {type(exc).__name__}") from None
+        except (
+            requests.exceptions.RequestException,
+            zeep.exceptions.TransportError,
+            etree.XMLSyntaxError,
+            zeep.exceptions.XMLSyntaxError,
+            zeep.exceptions.XMLParseError,
+            zeep.exceptions.LookupError,
+            zeep.exceptions.ValidationError,
+            zeep.exceptions.DTDForbidden,
+            zeep.exceptions.EntitiesForbidden,
+            ValueError,
+        ) as exc:
+            what = _describe(exc)
+            if op.writes and not _certainly_not_sent(exc):
+                raise SmdbOutcomeUnknown(
+                    f"{op.name}: {what}. Indberetningen kan være gemt i SMDB; afstem med Hent* før der sendes igen"
+                ) from None
+            raise SmdbUnavailable(f"{op.name}: {what}") from None
+        return mapping.plain(raw)
+
+    # ------------------------------------------------------------------ TokenTest
+    def echo(self, text: str) -> str:
+        return str(self.call("Echo", Tekst=text))
+
+    def whoami(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("WhoAmI")
+        return result
+
+    def throw(self) -> None:
+        """Ask the service for a fault (to test fault handling end to end); always raises :class:`SmdbFault`."""
+        self.call("Throw")
+
+    def check(self) -> CheckResult:
+        """Is the certificate valid, the endpoint reachable and our clock sane? (§1.2: "om
+        funktionscertifikaterne fungerer"). Never raises; says what to fix."""
+        lines: list[str] = []
+        ok = True
+        if self.credentials is None:
+            lines.append("FEJL  intet certifikat konfigureret (SMDB_CERT)")
+            ok = False
+        else:
+            try:
+                self.credentials.check_validity()
+                lines.append(
+                    f"OK    certifikat {self.credentials.subject} gyldigt til {self.credentials.not_after:%Y-%m-%d}"
+                )
+            except SmdbError as exc:
+                lines.append(f"FEJL  {exc}")
+                ok = False
+        try:
+            who = self.whoami()
+            lines.append(f"OK    {self.endpoint('TokenTest')} svarer; SMDB kender os som {who.get('Subject')}")
+            server_date = who.get("ServerTid")
+            lines.append(
+                f"OK    lokal dato {self.today().isoformat()}" + (f", server {server_date}" if server_date else "")
+            )
+        except SmdbError as exc:
+            lines.append(f"FEJL  {exc}")
+            ok = False
+        return CheckResult(ok, lines)
+
+    # ------------------------------------------------------------------ HentData
+    def _hent(self, operation: str, model: type[M], **criteria: Any) -> list[Hentet[M]]:
+        result = self.call(operation, Soegning=mapping.soegning(**criteria))
+        items = _items(result)
+        try:
+            return [mapping.hentet(model, item) for item in items]
+        except ValidationError as exc:
+            raise SmdbUnavailable(
+                f"{operation}: svaret passer ikke til datamodellen ({exc.error_count()} fejl)"
+            ) from None
+
+    def hent_anmodninger(
+        self, cpr: str | None = None, kommunekode: int | None = None, anmodning_id: int | None = None
+    ) -> list[Hentet[Anmodning]]:
+        return self._hent("HentAnmodninger", Anmodning, cpr=cpr, kommunekode=kommunekode, anmodning_id=anmodning_id)
+
+    def hent_ivaerksaettelser(
+        self, cpr: str | None = None, anmodning_id: int | None = None, ivaerksaettelse_id: int | None = None
+    ) -> list[Hentet[Ivaerksaettelse]]:
+        return self._hent(
+            "HentIvaerksaettelser",
+            Ivaerksaettelse,
+            cpr=cpr,
+            anmodning_id=anmodning_id,
+            ivaerksaettelse_id=ivaerksaettelse_id,
+        )
+
+    def hent_tilbudstilknytninger(
+        self, cpr: str | None = None, ivaerksaettelse_id: int | None = None
+    ) -> list[Hentet[Tilbudstilknytning]]:
+        return self._hent(
+            "HentTilbudstilknytninger", Tilbudstilknytning, cpr=cpr, ivaerksaettelse_id=ivaerksaettelse_id
+        )
+
+    def hent_kvalhep(self, cpr: str | None = None, ivaerksaettelse_id: int | None = None) -> list[Hentet[KvalHep]]:
+        return self._hent("HentKvalHep", KvalHep, cpr=cpr, ivaerksaettelse_id=ivaerksaettelse_id)
+
+    def hent_indskrivninger(self, cpr: str | None = None) -> list[Hentet[Indskrivning]]:
+        return self._hent("HentIndskrivninger", Indskrivning, cpr=cpr)
+
+    def hent_ydelser(self, cpr: str | None = None, indskrivning_id: int | None = None) -> list[Hentet[Ydelse]]:
+        return self._hent("HentYdelser", Ydelse, cpr=cpr, indskrivning_id=indskrivning_id)
+
+    def hent_opslag(self, operation: str, **criteria: Any) -> list[dict[str, Any]]:
+        """Lookup lists: HentAlleTilbud, HentLandeliste, HentYdelsespakker, HentAsiForMyndighed/-Tilbud."""
+        if operation not in (
+            "HentAlleTilbud",
+            "HentLandeliste",
+            "HentYdelsespakker",
+            "HentAsiForMyndighed",
+            "HentAsiForTilbud",
+        ):
+            raise ValueError(f"{operation} er ikke en opslagsliste")
+        return _items(self.call(operation, Soegning=mapping.soegning(**criteria)))
+
+    def hent_alle_tilbud(self, kommunekode: int | None = None) -> list[dict[str, Any]]:
+        return self.hent_opslag("HentAlleTilbud", kommunekode=kommunekode)
+
+    def hent_landeliste(self) -> list[dict[str, Any]]:
+        return self.hent_opslag("HentLandeliste")
+
+    def hent_forloeb(self, cpr: str, kommunekode: int | None = None) -> list[Kontaktforloeb]:
+        """Every stored course of a citizen (in the municipality), assembled from the four Hent* calls."""
+        anm = self.hent_anmodninger(cpr=cpr, kommunekode=kommunekode)
+        if not anm:
+            return []
+        ivs = self.hent_ivaerksaettelser(cpr=cpr)
+        tilb = self.hent_tilbudstilknytninger(cpr=cpr)
+        kval = self.hent_kvalhep(cpr=cpr)
+        return mapping.saml_forloeb(anm, ivs, tilb, kval, kommunekode)
+
+    def _forloeb_med_anmodning(self, anmodning_id: int) -> tuple[Kontaktforloeb, list[Kontaktforloeb]]:
+        (anm,) = self.hent_anmodninger(anmodning_id=anmodning_id) or [None]
+        if anm is None:
+            raise SmdbFault("REFERENCE", f"AnmodningId {anmodning_id} findes ikke i SMDB")
+        alle = self.hent_forloeb(anm.record.cpr, anm.record.kommunekode)
+        for f in alle:
+            if f.anmodning.smdb_id == anmodning_id:
+                return f, alle
+        raise SmdbFault("REFERENCE", f"AnmodningId {anmodning_id} findes ikke i SMDB")  # pragma: no cover
+
+    def _forloeb_med_ivaerksaettelse(self, ivaerksaettelse_id: int) -> tuple[Kontaktforloeb, list[Kontaktforloeb]]:
+        (iv,) = self.hent_ivaerksaettelser(ivaerksaettelse_id=ivaerksaettelse_id) or [None]
+        if iv is None or iv.anmodning_id is None:
+            raise SmdbFault("REFERENCE", f"IvaerksaettelseId {ivaerksaettelse_id} findes ikke i SMDB")
+        return self._forloeb_med_anmodning(iv.anmodning_id)
+
+    # ------------------------------------------------------------------ validate before send
+    def _kontroller(self, nyt: Kontaktforloeb, foer: Kontaktforloeb | None, andre: list[Kontaktforloeb]) -> None:
+        """Raise ValidationFailed for every violation the change introduces (old data is not the caller's fault)."""
+        stored_id = nyt.anmodning.smdb_id
+        others = [f for f in andre if stored_id is None or f.anmodning.smdb_id != stored_id]
+        nye = nye_brud(nyt, foer, others, self.today())
+        if nye:
+            raise ValidationFailed(nye)
+
+    # ------------------------------------------------------------------ IndsaetData (myndighed)
+    def indsaet_ivaerksaettelse(
+        self,
+        forloeb: Kontaktforloeb,
+        *,
+        state: list[Kontaktforloeb] | None = None,
+        validate_first: bool = True,
+    ) -> IndsaetResultat:
+        """Send the ANM (new, or updated when it carries its AnmodningId) with the optional IVÆR.
+
+        The anmodning travels with IndsaetIvaerksaettelse because §1.2 lists no separate action for it
+        (docs/service-contract.md). ``state`` is the citizen's stored courses; fetched when not given.
+        """
+        anm = forloeb.anmodning.model_copy(update={"kommunekode": forloeb.kommunekode})
+        if validate_first:
+            andre = state if state is not None else self.hent_forloeb(anm.cpr, forloeb.kommunekode)
+            foer = next((f for f in andre if anm.smdb_id and f.anmodning.smdb_id == anm.smdb_id), None)
+            nyt = forloeb.model_copy(update={"anmodning": anm})
+            if foer is not None:
+                nyt = foer.model_copy(
+                    update={"anmodning": anm, "ivaerksaettelse": forloeb.ivaerksaettelse or foer.ivaerksaettelse}
+                )
+            self._kontroller(nyt, foer, andre)
+        payload: dict[str, Any] = {"Anmodning": mapping.to_wire(anm)}
+        if forloeb.ivaerksaettelse is not None:
+            payload["Ivaerksaettelse"] = mapping.to_wire(
+                forloeb.with_derived().ivaerksaettelse or forloeb.ivaerksaettelse
+            )
+        return mapping.indsaet_resultat(self.call("IndsaetIvaerksaettelse", **payload))
+
+    def indsaet_tilbudstilknytning(
+        self, tilknytning: Tilbudstilknytning, ivaerksaettelse_id: int, *, validate_first: bool = True
+    ) -> IndsaetResultat:
+        """Attach (or update, when it carries its TilbudstilknytningId) an offer to the iværksættelse."""
+        if validate_first:
+            foer, andre = self._forloeb_med_ivaerksaettelse(ivaerksaettelse_id)
+            tilb = [t for t in foer.tilbud if tilknytning.smdb_id is None or t.smdb_id != tilknytning.smdb_id]
+            self._kontroller(foer.model_copy(update={"tilbud": [*tilb, tilknytning]}), foer, andre)
+        payload = mapping.to_wire(tilknytning, IvaerksaettelseId=ivaerksaettelse_id)
+        return mapping.indsaet_resultat(self.call("IndsaetTilbudstilknytning", Tilbudstilknytning=payload))
+
+    def indsaet_kvalhep(
+        self, kvalhep: KvalHep, ivaerksaettelse_id: int, *, validate_first: bool = True
+    ) -> IndsaetResultat:
+        if validate_first:
+            foer, andre = self._forloeb_med_ivaerksaettelse(ivaerksaettelse_id)
+            if foer.kvalhep is not None and kvalhep.smdb_id is None:
+                nyt = foer.model_copy(update={"antal_skemaer": {**foer.antal_skemaer, "KvalHep": 2}})
+            else:
+                nyt = foer.model_copy(update={"kvalhep": kvalhep})
+            self._kontroller(nyt, foer, andre)
+        payload = mapping.to_wire(kvalhep, IvaerksaettelseId=ivaerksaettelse_id)
+        return mapping.indsaet_resultat(self.call("IndsaetKvalHep", KvalHep=payload))
+
+    def afslut_behandling(
+        self, afslutning: Afslutning, anmodning_id: int, *, validate_first: bool = True
+    ) -> IndsaetResultat:
+        if validate_first:
+            foer, andre = self._forloeb_med_anmodning(anmodning_id)
+            if foer.afslutning is not None and afslutning.smdb_id is None:
+                nyt = foer.model_copy(update={"antal_skemaer": {**foer.antal_skemaer, "AFSL": 2}})
+            else:
+                nyt = foer.model_copy(update={"afslutning": afslutning})
+            self._kontroller(nyt, foer, andre)
+        payload = mapping.to_wire(afslutning, AnmodningId=anmodning_id)
+        return mapping.indsaet_resultat(self.call("AfslutBehandling", Afslutning=payload))
+
+    # ------------------------------------------------------------------ IndsaetData (tilbud, legacy)
+    def _kontroller_indskrivning(self, forloeb: Indskrivningsforloeb) -> None:
+        violations = validate(forloeb, self.today())
+        if violations:
+            raise ValidationFailed(violations)
+
+    def indsaet_indskrivning(self, indskrivning: Indskrivning, *, validate_first: bool = True) -> IndsaetResultat:
+        if validate_first:
+            self._kontroller_indskrivning(Indskrivningsforloeb(INDS=indskrivning))
+        return mapping.indsaet_resultat(self.call("IndsaetIndskrivning", Indskrivning=mapping.to_wire(indskrivning)))
+
+    def indsaet_ydelse(
+        self, ydelse: Ydelse, indskrivning: Hentet[Indskrivning], *, validate_first: bool = True
+    ) -> IndsaetResultat:
+        if validate_first:
+            self._kontroller_indskrivning(Indskrivningsforloeb(INDS=indskrivning.record, YDEL=[ydelse]))
+        payload = mapping.to_wire(ydelse, IndskrivningId=indskrivning.record.smdb_id)
+        return mapping.indsaet_resultat(self.call("IndsaetYdelse", Ydelse=payload))
+
+    def afslut_indskrivning(
+        self,
+        udskrivning: Udskrivning,
+        indskrivning: Hentet[Indskrivning],
+        ydelser: list[Ydelse],
+        *,
+        validate_first: bool = True,
+    ) -> IndsaetResultat:
+        if validate_first:
+            self._kontroller_indskrivning(
+                Indskrivningsforloeb(INDS=indskrivning.record, YDEL=ydelser, UDSK=udskrivning)
+            )
+        payload = mapping.to_wire(udskrivning, IndskrivningId=indskrivning.record.smdb_id)
+        return mapping.indsaet_resultat(self.call("AfslutIndskrivning", Udskrivning=payload))
+
+    def indsaet_asi(self, asi: dict[str, Any]) -> IndsaetResultat:
+        """ASI for courses before 2019-07-01 (§6.2). The content is opaque to this library."""
+        return mapping.indsaet_resultat(self.call("IndsaetAsi", Asi=asi))
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> SmdbClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _items(result: Any) -> list[dict[str, Any]]:
+    """ArrayOfX results come back as {"X": [...]} (or None when empty)."""
+    if not result:
+        return []
+    if isinstance(result, dict):
+        (value,) = result.values() if len(result) == 1 else (list(result.values()),)
+        return list(value) if isinstance(value, list) else [value]
+    return list(result)
+
+
+def _fault(exc: zeep.exceptions.Fault) -> SmdbFault:
+    code, message, rule = "UKENDT", str(exc.message or "SOAP-fejl"), None
+    detail = exc.detail
+    if detail is not None:
+        fejl = detail.find(f"{{{NS}}}SmdbFejl")
+        if fejl is not None:
+            code = fejl.findtext(f"{{{NS}}}FejlKode") or code
+            message = fejl.findtext(f"{{{NS}}}Besked") or message
+            rule = fejl.findtext(f"{{{NS}}}Regel")
+    from smdb.cpr import scrub
+
+    message = scrub(message)
+    if code == "FORRETNINGSREGEL":
+        return SmdbRuleRejected(code, message, rule)
+    if code == "SIKKERHED":
+        return SmdbSecurityFault(code, message, rule)
+    return SmdbFault(code, message, rule)
+
+
+def _certainly_not_sent(exc: BaseException) -> bool:
+    """Only a refused or timed-out *connection* proves the request never reached the server."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = str(exc).lower()
+        return "refused" in text or "name or service not known" in text or "failed to establish" in text
+    return False
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "intet svar inden for tidsgrænsen"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "forbindelsen blev afbrudt"
+    if isinstance(exc, zeep.exceptions.TransportError):
+        return f"HTTP {exc.status_code} uden SOAP-svar"
+    if isinstance(exc, zeep.exceptions.DTDForbidden | zeep.exceptions.EntitiesForbidden):
+        return "svaret indeholder DTD/entiteter og blev afvist"
+    if isinstance(exc, etree.XMLSyntaxError | zeep.exceptions.XMLSyntaxError | zeep.exceptions.XMLParseError):
+        return "svaret er ikke gyldig XML"
+    return f"uventet svar ({type(exc).__name__})"

@@ -1,0 +1,639 @@
+"""The embedded SMDB simulator: a WSGI application speaking the same SOAP as the contract.
+
+It serves the three services at DST's paths (v0 and v1), answers ``?singlewsdl`` with our WSDL, verifies
+WS-Security against the certificates it trusts, enforces the same business rules as the client plus the
+ones that need the whole register (§6.1.2 across all stored courses, references must exist, no deletes
+through the webservice, §5.1), and answers with WCF-style faults carrying an error code and message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from cryptography import x509
+from lxml import etree
+from pydantic import BaseModel, ValidationError
+
+from smdb.auth.certificates import Credentials
+from smdb.auth.wsse import SOAP_NS, is_signed, sign_envelope, signing_certificate, verify_envelope
+from smdb.cpr import scrub
+from smdb.errors import SecurityError
+from smdb.models import (
+    Afslutning,
+    Anmodning,
+    Indskrivning,
+    Indskrivningsforloeb,
+    Ivaerksaettelse,
+    Kontaktforloeb,
+    KvalHep,
+    Tilbudstilknytning,
+    Udskrivning,
+    Ydelse,
+)
+from smdb.models._base import ascii_stavemaade
+from smdb.rules import Violation, nye_brud
+from smdb.rules.parsing import fra_validation_error
+from smdb.sim.codec import PARSER, CodecError, decode, encode
+from smdb.sim.store import Row, Store
+from smdb.soap import mapping
+from smdb.soap.contract import NS, OPERATIONS, SERVICES, Operation, build_wsdl
+
+log = logging.getLogger("smdb.sim")
+
+MAX_REQUEST = 5 * 1024 * 1024
+_PATH = re.compile(r"^/smdbwebservice/api/external/(v0|v1)/(securehentdata|secureindsaetdata|securetokentest)\.svc$")
+_SVC_BY_PATH = {s.path: key for key, s in SERVICES.items()}
+
+#: An excerpt of the lookup lists, enough for demos and tests.
+TILBUD = [
+    {
+        "TilbudId": 1001,
+        "TilbudNavn": "Rusmiddelcenter København, substitution",
+        "Postnummer": "2200",
+        "KommuneKode": 101,
+    },
+    {"TilbudId": 1002, "TilbudNavn": "Rusmiddelcenter København, ambulant", "Postnummer": "2200", "KommuneKode": 101},
+    {"TilbudId": 1003, "TilbudNavn": "Behandlingscenter Aarhus, døgn", "Postnummer": "8000", "KommuneKode": 751},
+    {"TilbudId": 1004, "TilbudNavn": "Misbrugscenter Odense", "Postnummer": "5000", "KommuneKode": 461},
+    {"TilbudId": 1005, "TilbudNavn": "Rusmiddelcenter Frederiksberg", "Postnummer": "2000", "KommuneKode": 147},
+]
+LANDE = [
+    {"LandeKode": "5100", "LandeNavn": "Danmark"},
+    {"LandeKode": "5110", "LandeNavn": "Norge"},
+    {"LandeKode": "5120", "LandeNavn": "Sverige"},
+    {"LandeKode": "5180", "LandeNavn": "Tyskland"},
+    {"LandeKode": "5902", "LandeNavn": "Grønland"},
+]
+YDELSESPAKKER = [
+    {"YdelsespakkeKode": "01", "YdelsespakkeNavn": "Individuel samtale"},
+    {"YdelsespakkeKode": "02", "YdelsespakkeNavn": "Gruppeforløb"},
+    {"YdelsespakkeKode": "03", "YdelsespakkeNavn": "Familiesamtale"},
+    {"YdelsespakkeKode": "04", "YdelsespakkeNavn": "Parbehandling"},
+]
+
+
+class SimFault(Exception):
+    """Becomes a SOAP fault (HTTP 500) with DST-style detail."""
+
+    def __init__(self, code: str, message: str, rule: str | None = None, client: bool = True) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.rule = rule
+        self.client = client
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    subject: str
+    certificate: x509.Certificate | None
+
+
+def _rule_fault(violations: list[Violation]) -> SimFault:
+    msg = " | ".join(f"§{v.rule} [{', '.join(v.fields)}] {v.message} ({v.code})" for v in violations)
+    return SimFault("FORRETNINGSREGEL", scrub(msg), violations[0].rule)
+
+
+def _parse(model: type[Any], data: dict[str, Any]) -> Any:
+    try:
+        return mapping.from_wire(model, data)
+    except ValidationError as exc:
+        raise _rule_fault(fra_validation_error(exc)) from None
+
+
+class Simulator:
+    """The WSGI application. ``trusted``: client certificates accepted; ``today``/``clock`` injectable."""
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        trusted: Iterable[x509.Certificate] = (),
+        require_signature: bool = True,
+        server_credentials: Credentials | None = None,
+        today: Callable[[], date] = date.today,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store or Store()
+        self.trusted = list(trusted)
+        self.require_signature = require_signature
+        self.server_credentials = server_credentials
+        self.today = today
+        self.clock = clock
+        self._wsdl: dict[str, bytes] = {}
+        #: Hook for fault injection (see smdb.sim.faults); called with the operation before and after work.
+        self.fault_plan: Any = None
+
+    # ------------------------------------------------------------------ WSGI
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        m = _PATH.match(path)
+        if not m:
+            return self._plain(start_response, "404 Not Found", b"Not found")
+        version, svc_name = m.groups()
+        service = _SVC_BY_PATH[f"{svc_name}.svc"]
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "GET":
+            query = environ.get("QUERY_STRING", "").lower()
+            if query in ("singlewsdl", "wsdl"):
+                return self._wsdl_response(start_response, service, version, environ)
+            return self._plain(start_response, "200 OK", b"SMDB simulator")
+        if method != "POST":
+            return self._plain(start_response, "405 Method Not Allowed", b"")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_REQUEST:
+            return self._fault(start_response, SimFault("UGYLDIG_FORESPOERGSEL", "Forespørgslen er for stor"))
+        body = environ["wsgi.input"].read(length) if length else b""
+        action = environ.get("HTTP_SOAPACTION", "").strip('"')
+        return self.handle(start_response, service, action, body)
+
+    def handle(self, start_response: Callable[..., Any], service: str, action: str, body: bytes) -> Iterable[bytes]:
+        op = next((o for o in OPERATIONS.values() if o.action == action), None)
+        plan = self.fault_plan
+        try:
+            if op is None or op.service != service:
+                raise SimFault("UGYLDIG_FORESPOERGSEL", f"Ukendt SOAPAction {action!r} for {service}")
+            if plan is not None:
+                injected = plan.before(op)
+                if injected is not None:
+                    return injected(start_response)
+            try:
+                envelope = etree.fromstring(body, PARSER)
+            except etree.XMLSyntaxError:
+                raise SimFault("UGYLDIG_FORESPOERGSEL", "Forespørgslen er ikke gyldig XML") from None
+            caller = self._authenticate(envelope)
+            args = self._arguments(envelope, op)
+            result = getattr(self, f"_op_{op.name}")(args, caller)
+        except SimFault as fault:
+            log.info("%s -> fault %s", op.name if op else action, fault.code)
+            return self._fault(start_response, fault)
+        except CodecError as exc:
+            return self._fault(start_response, SimFault("UGYLDIG_FORESPOERGSEL", str(exc)))
+        except Exception:  # pragma: no cover - a bug in the simulator must still answer like WCF would
+            log.exception("simulator error")
+            return self._fault(start_response, SimFault("INTERN", "Intern fejl i simulatoren", client=False))
+        response = self._envelope()
+        wrapper = etree.SubElement(response[1], f"{{{NS}}}{op.name}Response")
+        if op.result is not None and result is not None:
+            encode(wrapper, op.result.name, result, op.result.type)
+        if self.server_credentials is not None:
+            sign_envelope(response, self.server_credentials, now=self.clock())
+        payload = etree.tostring(response, xml_declaration=True, encoding="utf-8")
+        if plan is not None:
+            injected = plan.after(op, payload)
+            if injected is not None:
+                return injected(start_response)
+        start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    # ------------------------------------------------------------------ envelopes
+    @staticmethod
+    def _envelope() -> etree._Element:
+        env = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"s": SOAP_NS})
+        etree.SubElement(env, f"{{{SOAP_NS}}}Header")
+        etree.SubElement(env, f"{{{SOAP_NS}}}Body")
+        return env
+
+    def _fault(self, start_response: Callable[..., Any], fault: SimFault) -> list[bytes]:
+        env = self._envelope()
+        f = etree.SubElement(env[1], f"{{{SOAP_NS}}}Fault")
+        etree.SubElement(f, "faultcode").text = "s:Client" if fault.client else "s:Server"
+        fs = etree.SubElement(f, "faultstring")
+        fs.set("{http://www.w3.org/XML/1998/namespace}lang", "da-DK")
+        fs.text = fault.message
+        detail = etree.SubElement(f, "detail")
+        encode(detail, "SmdbFejl", {"FejlKode": fault.code, "Besked": fault.message, "Regel": fault.rule}, "SmdbFejl")
+        payload = etree.tostring(env, xml_declaration=True, encoding="utf-8")
+        start_response(
+            "500 Internal Server Error",
+            [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
+
+    @staticmethod
+    def _plain(start_response: Callable[..., Any], status: str, body: bytes) -> list[bytes]:
+        start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _wsdl_response(
+        self, start_response: Callable[..., Any], service: str, version: str, environ: dict[str, Any]
+    ) -> list[bytes]:
+        key = f"{service}/{version}"
+        if key not in self._wsdl:
+            self._wsdl[key] = build_wsdl(service)
+        host = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', 'localhost')}"
+        body = self._wsdl[key].replace(b"https://smdbpreprodws.dst.dk", host.encode())
+        body = body.replace(b"/external/v1/", f"/external/{version}/".encode())
+        start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _authenticate(self, envelope: etree._Element) -> Caller:
+        if not is_signed(envelope):
+            if self.require_signature:
+                raise SimFault("SIKKERHED", "Forespørgslen er ikke signeret med et funktionscertifikat")
+            return Caller("anonym", None)
+        try:
+            cert = verify_envelope(envelope, self.trusted, now=self.clock())
+        except SecurityError as exc:
+            if not self.require_signature:
+                cert = signing_certificate(envelope)
+                return Caller(cert.subject.rfc4514_string() if cert else "anonym", cert)
+            raise SimFault("SIKKERHED", str(exc)) from None
+        return Caller(cert.subject.rfc4514_string(), cert)
+
+    @staticmethod
+    def _arguments(envelope: etree._Element, op: Operation) -> dict[str, Any]:
+        body = envelope.find(f"{{{SOAP_NS}}}Body")
+        wrapper = body[0] if body is not None and len(body) else None
+        if wrapper is None or etree.QName(wrapper).localname != op.name or etree.QName(wrapper).namespace != NS:
+            raise SimFault("UGYLDIG_FORESPOERGSEL", f"Body passer ikke til {op.name}")
+        args: dict[str, Any] = {}
+        spec = {e.name: e for e in op.request}
+        for child in wrapper:
+            if not isinstance(child.tag, str):
+                continue
+            name = etree.QName(child).localname
+            if name not in spec:
+                raise CodecError(f"Ukendt element {name} i {op.name}")
+            e = spec[name]
+            args[name] = child.text if e.type.startswith("xs:") else decode(child, e.type)
+        for e in op.request:
+            if e.min_occurs and e.name not in args:
+                raise CodecError(f"{op.name}: {e.name} mangler")
+        return args
+
+    # ------------------------------------------------------------------ TokenTest
+    def _op_Echo(self, args: dict[str, Any], caller: Caller) -> str:
+        return str(args.get("Tekst") or "")
+
+    def _op_Throw(self, args: dict[str, Any], caller: Caller) -> None:
+        raise SimFault("THROW", "Throw: testfejl som bestilt", client=False)
+
+    def _op_WhoAmI(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        org = cvr = None
+        expires = None
+        if caller.certificate is not None:
+            subject = caller.certificate.subject
+            orgs = subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)
+            serials = subject.get_attributes_for_oid(x509.oid.NameOID.SERIAL_NUMBER)
+            org = str(orgs[0].value) if orgs else None
+            m = re.search(r"CVR:(\d{8})", str(serials[0].value)) if serials else None
+            cvr = m.group(1) if m else None
+            expires = caller.certificate.not_valid_after_utc
+        return {"Subject": caller.subject, "Organisation": org, "Cvr": cvr, "CertifikatUdloeber": expires}
+
+    # ------------------------------------------------------------------ HentData
+    @staticmethod
+    def _s(args: dict[str, Any]) -> dict[str, Any]:
+        s: dict[str, Any] = args.get("Soegning") or {}
+        return s
+
+    def _with_id(self, row: Row, id_name: str, **refs: Any) -> dict[str, Any]:
+        return {**row.data, id_name: row.id, **{k: v for k, v in refs.items() if v is not None}}
+
+    def _anmodning_out(self, row: Row) -> dict[str, Any]:
+        out = self._with_id(row, "AnmodningId")
+        afsl = self.store.find("AFSL", anmodning_id=row.id)
+        if afsl:
+            out["Afslutning"] = self._with_id(afsl[0], "AfslutningId", AnmodningId=row.id)
+        return out
+
+    def _op_HentAnmodninger(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        s = self._s(args)
+        rows = self.store.find(
+            "ANM", cpr=s.get("PersonIdentifikator"), kommune=s.get("KommuneKode"), id=s.get("AnmodningId")
+        )
+        return {"Anmodning": [self._anmodning_out(r) for r in rows]}
+
+    def _op_HentIvaerksaettelser(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        s = self._s(args)
+        rows = self.store.find(
+            "IVÆR", cpr=s.get("PersonIdentifikator"), anmodning_id=s.get("AnmodningId"), id=s.get("IvaerksaettelseId")
+        )
+        return {"Ivaerksaettelse": [self._with_id(r, "IvaerksaettelseId", AnmodningId=r.anmodning_id) for r in rows]}
+
+    def _op_HentTilbudstilknytninger(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        s = self._s(args)
+        rows = self.store.find("TILB", cpr=s.get("PersonIdentifikator"), ivaerksaettelse_id=s.get("IvaerksaettelseId"))
+        return {
+            "Tilbudstilknytning": [
+                self._with_id(r, "TilbudstilknytningId", IvaerksaettelseId=r.ivaerksaettelse_id) for r in rows
+            ]
+        }
+
+    def _op_HentKvalHep(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        s = self._s(args)
+        rows = self.store.find(
+            "KvalHep", cpr=s.get("PersonIdentifikator"), ivaerksaettelse_id=s.get("IvaerksaettelseId")
+        )
+        return {"KvalHep": [self._with_id(r, "KvalHepId", IvaerksaettelseId=r.ivaerksaettelse_id) for r in rows]}
+
+    def _op_HentIndskrivninger(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        s = self._s(args)
+        out = []
+        for r in self.store.find("INDS", cpr=s.get("PersonIdentifikator"), id=s.get("IndskrivningId")):
+            item = self._with_id(r, "IndskrivningId")
+            udsk = self.store.find("UDSK", indskrivning_id=r.id)
+            if udsk:
+                item["Udskrivning"] = self._with_id(udsk[0], "UdskrivningId", IndskrivningId=r.id)
+            out.append(item)
+        return {"Indskrivning": out}
+
+    def _op_HentYdelser(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        s = self._s(args)
+        rows = self.store.find("YDEL", cpr=s.get("PersonIdentifikator"), indskrivning_id=s.get("IndskrivningId"))
+        return {"Ydelse": [self._with_id(r, "YdelseId", IndskrivningId=r.indskrivning_id) for r in rows]}
+
+    def _op_HentAlleTilbud(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        k = self._s(args).get("KommuneKode")
+        return {"Tilbud": [t for t in TILBUD if k is None or t["KommuneKode"] == k]}
+
+    def _op_HentLandeliste(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        return {"Land": LANDE}
+
+    def _op_HentYdelsespakker(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        return {"Ydelsespakke": YDELSESPAKKER}
+
+    def _op_HentAsiForMyndighed(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        s = self._s(args)
+        rows = self.store.find("ASI", anmodning_id=s.get("AnmodningId"), cpr=s.get("PersonIdentifikator"))
+        return {"Asi": [self._with_id(r, "AsiId") for r in rows if r.anmodning_id is not None]}
+
+    def _op_HentAsiForTilbud(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        s = self._s(args)
+        rows = self.store.find("ASI", indskrivning_id=s.get("IndskrivningId"), cpr=s.get("PersonIdentifikator"))
+        return {"Asi": [self._with_id(r, "AsiId") for r in rows if r.indskrivning_id is not None]}
+
+    # ------------------------------------------------------------------ register helpers
+    def _course(self, anm_row: Row) -> Kontaktforloeb:
+        ivs = self.store.find("IVÆR", anmodning_id=anm_row.id)
+        iv_id = ivs[0].id if ivs else None
+        data: dict[str, Any] = {
+            "kommunekode": anm_row.kommune,
+            "ANM": {**anm_row.data, "AnmodningId": anm_row.id},
+            "IVÆR": [{**r.data, "IvaerksaettelseId": r.id} for r in ivs],
+            "TILB": [
+                {**r.data, "TilbudstilknytningId": r.id} for r in self.store.find("TILB", ivaerksaettelse_id=iv_id)
+            ]
+            if iv_id
+            else [],
+            "KvalHep": [{**r.data, "KvalHepId": r.id} for r in self.store.find("KvalHep", ivaerksaettelse_id=iv_id)]
+            if iv_id
+            else [],
+            "AFSL": [{**r.data, "AfslutningId": r.id} for r in self.store.find("AFSL", anmodning_id=anm_row.id)],
+        }
+        return Kontaktforloeb.model_validate(data)
+
+    def _other_courses(self, cpr: str, kommune: int, exclude: int | None) -> list[Kontaktforloeb]:
+        return [self._course(r) for r in self.store.find("ANM", cpr=cpr, kommune=kommune) if r.id != exclude]
+
+    def _check(self, after: Kontaktforloeb, before: Kontaktforloeb | None, exclude: int | None) -> None:
+        """Refuse what the change breaks: the same rules as the client, plus §6.1.2 over the register."""
+        others = self._other_courses(str(after.cpr), after.kommunekode, exclude)
+        new = nye_brud(after, before, others, self.today())
+        if new:
+            raise _rule_fault(new)
+
+    def _anm_row(self, anmodning_id: Any) -> Row:
+        row = self.store.get(int(anmodning_id), "ANM") if anmodning_id is not None else None
+        if row is None:
+            raise SimFault("REFERENCE", f"AnmodningId {anmodning_id} findes ikke")
+        return row
+
+    def _iv_row(self, ivaerksaettelse_id: Any) -> Row:
+        row = self.store.get(int(ivaerksaettelse_id), "IVÆR") if ivaerksaettelse_id is not None else None
+        if row is None:
+            raise SimFault("REFERENCE", f"IvaerksaettelseId {ivaerksaettelse_id} findes ikke")
+        return row
+
+    @staticmethod
+    def _stored(model: BaseModel) -> dict[str, Any]:
+        data = {
+            ascii_stavemaade(k): v for k, v in model.model_dump(mode="json", by_alias=True, exclude_none=True).items()
+        }
+        for key in [k for k in data if k.endswith("Id") and k not in ("TilbudId",)]:
+            data.pop(key)
+        return data
+
+    def _result(self, record_id: int, anmodning_id: int | None = None, iv_id: int | None = None) -> dict[str, Any]:
+        return {"Id": record_id, "AnmodningId": anmodning_id, "IvaerksaettelseId": iv_id}
+
+    # ------------------------------------------------------------------ IndsaetData: myndighed
+    def _op_IndsaetIvaerksaettelse(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        anm: Anmodning = _parse(Anmodning, args["Anmodning"])
+        iv: Ivaerksaettelse | None = (
+            _parse(Ivaerksaettelse, args["Ivaerksaettelse"]) if "Ivaerksaettelse" in args else None
+        )
+        if anm.kommunekode is None:
+            raise SimFault("FORRETNINGSREGEL", "[8-ANM] KommuneKode skal angives", "3.1")
+        with self.store.transaction():
+            before: Kontaktforloeb | None = None
+            row: Row | None = None
+            if anm.smdb_id is not None:
+                row = self._anm_row(anm.smdb_id)
+                before = self._course(row)
+                if str(before.cpr) != str(anm.cpr):
+                    raise SimFault("FORRETNINGSREGEL", "CPR-nummeret på en anmodning kan ikke ændres", "5.1")
+            iv_rows = self.store.find("IVÆR", anmodning_id=row.id) if row else []
+            after_iv_count = len(iv_rows) + 1 if iv is not None and iv_rows and iv.smdb_id is None else 1
+            after = Kontaktforloeb.model_validate(
+                {
+                    "kommunekode": anm.kommunekode,
+                    "ANM": anm,
+                    "IVÆR": iv if iv is not None else (before.ivaerksaettelse if before else None),
+                    "TILB": before.tilbud if before else [],
+                    "KvalHep": before.kvalhep if before else None,
+                    "AFSL": before.afslutning if before else None,
+                }
+            )
+            if after_iv_count > 1:
+                after = after.model_copy(update={"antal_skemaer": {"IVÆR": after_iv_count}})
+            if iv is not None and iv.smdb_id is not None and not any(r.id == iv.smdb_id for r in iv_rows):
+                raise SimFault("REFERENCE", f"IvaerksaettelseId {iv.smdb_id} hører ikke til anmodningen")
+            self._check(after, before, row.id if row else None)
+            cols = {"cpr": str(anm.cpr), "kommune": anm.kommunekode}
+            if row is None:
+                anm_id = self.store.insert("ANM", self._stored(anm), **cols)
+            else:
+                anm_id = row.id
+                self.store.update(anm_id, self._stored(anm))
+            iv_id = iv_rows[0].id if iv_rows else None
+            if iv is not None:
+                if iv.smdb_id is not None:
+                    iv_id = iv.smdb_id
+                    self.store.update(iv_id, self._stored(iv))
+                else:
+                    iv_id = self.store.insert("IVÆR", self._stored(iv), anmodning_id=anm_id, **cols)
+            return self._result(iv_id if iv is not None and iv_id else anm_id, anm_id, iv_id)
+
+    def _op_IndsaetTilbudstilknytning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        data = args["Tilbudstilknytning"]
+        t: Tilbudstilknytning = _parse(Tilbudstilknytning, data)
+        with self.store.transaction():
+            iv_row = self._iv_row(data.get("IvaerksaettelseId"))
+            anm_row = self._anm_row(iv_row.anmodning_id)
+            before = self._course(anm_row)
+            if t.smdb_id is not None and not any(x.smdb_id == t.smdb_id for x in before.tilbud):
+                raise SimFault("REFERENCE", f"TilbudstilknytningId {t.smdb_id} hører ikke til iværksættelsen")
+            tilb = [x for x in before.tilbud if x.smdb_id != t.smdb_id] + [t]
+            self._check(before.model_copy(update={"tilbud": tilb}), before, anm_row.id)
+            if t.smdb_id is not None:
+                self.store.update(t.smdb_id, self._stored(t))
+                rid = t.smdb_id
+            else:
+                rid = self.store.insert(
+                    "TILB",
+                    self._stored(t),
+                    cpr=anm_row.cpr,
+                    kommune=anm_row.kommune,
+                    anmodning_id=anm_row.id,
+                    ivaerksaettelse_id=iv_row.id,
+                )
+            return self._result(rid, anm_row.id, iv_row.id)
+
+    def _op_IndsaetKvalHep(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        data = args["KvalHep"]
+        k: KvalHep = _parse(KvalHep, data)
+        with self.store.transaction():
+            iv_row = self._iv_row(data.get("IvaerksaettelseId"))
+            anm_row = self._anm_row(iv_row.anmodning_id)
+            before = self._course(anm_row)
+            if k.smdb_id is not None:
+                if before.kvalhep is None or before.kvalhep.smdb_id != k.smdb_id:
+                    raise SimFault("REFERENCE", f"KvalHepId {k.smdb_id} hører ikke til iværksættelsen")
+                after = before.model_copy(update={"kvalhep": k})
+            elif before.kvalhep is not None:
+                after = before.model_copy(update={"antal_skemaer": {**before.antal_skemaer, "KvalHep": 2}})
+            else:
+                after = before.model_copy(update={"kvalhep": k})
+            self._check(after, before, anm_row.id)
+            if k.smdb_id is not None:
+                self.store.update(k.smdb_id, self._stored(k))
+                rid = k.smdb_id
+            else:
+                rid = self.store.insert(
+                    "KvalHep",
+                    self._stored(k),
+                    cpr=anm_row.cpr,
+                    kommune=anm_row.kommune,
+                    anmodning_id=anm_row.id,
+                    ivaerksaettelse_id=iv_row.id,
+                )
+            return self._result(rid, anm_row.id, iv_row.id)
+
+    def _op_AfslutBehandling(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        data = args["Afslutning"]
+        a: Afslutning = _parse(Afslutning, data)
+        with self.store.transaction():
+            anm_row = self._anm_row(data.get("AnmodningId"))
+            before = self._course(anm_row)
+            if a.smdb_id is not None:
+                if before.afslutning is None or before.afslutning.smdb_id != a.smdb_id:
+                    raise SimFault("REFERENCE", f"AfslutningId {a.smdb_id} hører ikke til anmodningen")
+                after = before.model_copy(update={"afslutning": a})
+            elif before.afslutning is not None:
+                after = before.model_copy(update={"antal_skemaer": {**before.antal_skemaer, "AFSL": 2}})
+            else:
+                after = before.model_copy(update={"afslutning": a})
+            self._check(after, before, anm_row.id)
+            if a.smdb_id is not None:
+                self.store.update(a.smdb_id, self._stored(a))
+                rid = a.smdb_id
+            else:
+                rid = self.store.insert(
+                    "AFSL", self._stored(a), cpr=anm_row.cpr, kommune=anm_row.kommune, anmodning_id=anm_row.id
+                )
+            iv = before.ivaerksaettelse
+            return self._result(rid, anm_row.id, iv.smdb_id if iv else None)
+
+    # ------------------------------------------------------------------ IndsaetData: tilbud (legacy)
+    def _inds_row(self, indskrivning_id: Any) -> Row:
+        row = self.store.get(int(indskrivning_id), "INDS") if indskrivning_id is not None else None
+        if row is None:
+            raise SimFault("REFERENCE", f"IndskrivningId {indskrivning_id} findes ikke")
+        return row
+
+    def _indskrivningsforloeb(self, row: Row) -> Indskrivningsforloeb:
+        return Indskrivningsforloeb.model_validate(
+            {
+                "INDS": {**row.data, "IndskrivningId": row.id},
+                "YDEL": [{**r.data, "YdelseId": r.id} for r in self.store.find("YDEL", indskrivning_id=row.id)],
+                "UDSK": next(
+                    ({**r.data, "UdskrivningId": r.id} for r in self.store.find("UDSK", indskrivning_id=row.id)), None
+                ),
+            }
+        )
+
+    def _check_inds(
+        self, after: Indskrivningsforloeb, before: Indskrivningsforloeb | None, others: list[Indskrivningsforloeb]
+    ) -> None:
+        new = nye_brud(after, before, others, self.today())
+        if new:
+            raise _rule_fault(new)
+
+    def _op_IndsaetIndskrivning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        i: Indskrivning = _parse(Indskrivning, args["Indskrivning"])
+        with self.store.transaction():
+            others = [
+                self._indskrivningsforloeb(r) for r in self.store.find("INDS", cpr=str(i.cpr)) if r.id != i.smdb_id
+            ]
+            self._check_inds(Indskrivningsforloeb(INDS=i), None, others)
+            if i.smdb_id is not None:
+                self._inds_row(i.smdb_id)
+                self.store.update(i.smdb_id, self._stored(i))
+                return self._result(i.smdb_id)
+            return self._result(self.store.insert("INDS", self._stored(i), cpr=str(i.cpr), kommune=i.myndighed))
+
+    def _op_IndsaetYdelse(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        data = args["Ydelse"]
+        y: Ydelse = _parse(Ydelse, data)
+        with self.store.transaction():
+            row = self._inds_row(data.get("IndskrivningId"))
+            before = self._indskrivningsforloeb(row)
+            ydelser = [x for x in before.ydelser if y.smdb_id is None or x.smdb_id != y.smdb_id] + [y]
+            self._check_inds(before.model_copy(update={"ydelser": ydelser}), before, [])
+            if y.smdb_id is not None:
+                self.store.update(y.smdb_id, self._stored(y))
+                return self._result(y.smdb_id)
+            return self._result(self.store.insert("YDEL", self._stored(y), cpr=row.cpr, indskrivning_id=row.id))
+
+    def _op_AfslutIndskrivning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        data = args["Udskrivning"]
+        u: Udskrivning = _parse(Udskrivning, data)
+        with self.store.transaction():
+            row = self._inds_row(data.get("IndskrivningId"))
+            before = self._indskrivningsforloeb(row)
+            if before.udskrivning is not None and u.smdb_id is None:
+                raise SimFault("FORRETNINGSREGEL", "Indskrivningen er allerede udskrevet", "6.1.6")
+            self._check_inds(before.model_copy(update={"udskrivning": u}), before, [])
+            if u.smdb_id is not None:
+                self.store.update(u.smdb_id, self._stored(u))
+                return self._result(u.smdb_id)
+            return self._result(self.store.insert("UDSK", self._stored(u), cpr=row.cpr, indskrivning_id=row.id))
+
+    def _op_IndsaetAsi(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        asi = args["Asi"]
+        with self.store.transaction():
+            cpr = None
+            if asi.get("AnmodningId") is not None:
+                row = self._anm_row(asi["AnmodningId"])
+                cpr = row.cpr
+                if date.fromisoformat(row.data["BehandlingAnmodningDato"]) >= date(2019, 7, 1):
+                    raise SimFault("FORRETNINGSREGEL", "ASI kan kun indberettes for forløb før 1. juli 2019", "6.2")
+            elif asi.get("IndskrivningId") is not None:
+                cpr = self._inds_row(asi["IndskrivningId"]).cpr
+            else:
+                raise SimFault("REFERENCE", "ASI skal referere til en anmodning eller en indskrivning")
+            data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asi.items() if not k.endswith("Id")}
+            rid = self.store.insert(
+                "ASI", data, cpr=cpr, anmodning_id=asi.get("AnmodningId"), indskrivning_id=asi.get("IndskrivningId")
+            )
+            return self._result(rid, asi.get("AnmodningId"))

@@ -1,0 +1,92 @@
+"""Run the simulator on a loopback port in a background thread (tests, ``smdb demo``) or in the foreground."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from socketserver import ThreadingMixIn
+from types import TracebackType
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from smdb.auth import testcert
+from smdb.auth.certificates import Credentials
+from smdb.sim.app import Simulator
+
+log = logging.getLogger("smdb.sim")
+
+
+class _Handler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+
+class SimServer:
+    """A running simulator. ``with SimServer() as sim:`` gives ``sim.url`` and ``sim.client(...)``.
+
+    A test certificate for the client is generated and trusted unless ``trust`` is given; the server
+    signs its answers with its own generated certificate (``sim.server_certificate``).
+    """
+
+    def __init__(
+        self,
+        app: Simulator | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_credentials: Credentials | None = None,
+    ) -> None:
+        self.client_credentials = client_credentials or testcert.generate("Testkommune", "29189900")
+        self.app = app or Simulator(
+            trusted=[self.client_credentials.certificate],
+            server_credentials=testcert.generate("Danmarks Statistik SMDB-simulator", "10103940"),
+        )
+        if self.app.server_credentials is None:
+            self.app.server_credentials = testcert.generate("Danmarks Statistik SMDB-simulator", "10103940")
+        self._server = make_server(host, port, self.app, server_class=_ThreadingServer, handler_class=_Handler)
+        self.host, self.port = self._server.server_address[:2]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def server_certificate(self) -> Any:
+        assert self.app.server_credentials is not None
+        return self.app.server_credentials.certificate
+
+    def client(self, **kwargs: Any) -> Any:
+        from smdb.client import SmdbClient
+
+        kwargs.setdefault("credentials", self.client_credentials)
+        kwargs.setdefault("server_certificates", [self.server_certificate])
+        kwargs.setdefault("strict", True)
+        kwargs.setdefault("today", self.app.today)
+        kwargs.setdefault("timeout", (2.0, 10.0))
+        return SmdbClient(base_url=self.url, **kwargs)
+
+    def start(self) -> SimServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="smdb-sim", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,328 @@
+"""The service description: every operation of §1.2 and every data contract, in one table.
+
+Like botocore, the client, the simulator and the WSDL files are all driven by this description, so they
+cannot disagree. The data contracts are generated from the form models (element names are the official
+variable names). ``python -m smdb.soap.contract`` regenerates ``src/smdb/wsdl/*.wsdl``; a test checks
+that the shipped files equal the generated ones. Every assumption is listed in docs/service-contract.md.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from pydantic import BaseModel
+
+from smdb.models import (
+    Afslutning,
+    Anmodning,
+    Indskrivning,
+    Ivaerksaettelse,
+    KvalHep,
+    Tilbudstilknytning,
+    Udskrivning,
+    Ydelse,
+)
+from smdb.models._base import ascii_stavemaade
+
+NS = "http://smdb.dst.dk/api/external/v1"
+XS = "http://www.w3.org/2001/XMLSchema"
+WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
+SOAP_BIND = "http://schemas.xmlsoap.org/wsdl/soap/"
+WSDL_DIR = Path(__file__).resolve().parent.parent / "wsdl"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    key: str
+    port_type: str
+    path: str  # last path segment of the endpoint, e.g. securehentdata.svc
+
+
+SERVICES: dict[str, Service] = {
+    "HentData": Service("HentData", "ISecureHentData", "securehentdata.svc"),
+    "IndsaetData": Service("IndsaetData", "ISecureIndsaetData", "secureindsaetdata.svc"),
+    "TokenTest": Service("TokenTest", "ISecureTokenTest", "securetokentest.svc"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class El:
+    """An element of a sequence: name, XSD type (``xs:…`` or a complex type name), cardinality."""
+
+    name: str
+    type: str
+    min_occurs: int = 0
+    many: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    service: str
+    name: str
+    request: tuple[El, ...]
+    result: El | None
+    writes: bool = False
+
+    @property
+    def action(self) -> str:
+        return f"{NS}/{SERVICES[self.service].port_type}/{self.name}"
+
+
+def _xsd_type(annotation: Any) -> str:
+    """xs type of a model field annotation (``X | None`` and ``Annotated`` unwrapped)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType) and args:
+        return _xsd_type(args[0])
+    base = typing.get_args(annotation)[0] if origin is typing.Annotated else annotation
+    if isinstance(base, type):
+        if issubclass(base, bool):
+            return "xs:boolean"
+        if issubclass(base, Enum) or issubclass(base, str):
+            return "xs:string"
+        if issubclass(base, int):
+            return "xs:int"
+        if issubclass(base, date):
+            return "xs:date"
+    raise TypeError(f"no XSD type for {annotation!r}")
+
+
+def model_elements(model: type[BaseModel]) -> tuple[El, ...]:
+    """Elements of a form's data contract. Names are ASCII (æ -> ae): XML-DSig canonicalisation and many
+    SOAP stacks mishandle non-ASCII element names, and WCF data members are C# identifiers."""
+    out = []
+    for f in model.model_fields.values():
+        if f.alias is None or f.exclude:
+            continue
+        out.append(El(ascii_stavemaade(f.alias), _xsd_type(f.annotation)))
+    return tuple(out)
+
+
+#: Complex types: forms (from the models) plus the reference ids and small lookup records.
+def _complex_types() -> dict[str, tuple[El, ...]]:
+    ref = {
+        "AnmodningRef": (El("AnmodningId", "xs:int"),),
+        "IvaerksaettelseRef": (El("AnmodningId", "xs:int"),),
+        "TilknytningRef": (El("IvaerksaettelseId", "xs:int"),),
+        "IndskrivningRef": (El("IndskrivningId", "xs:int"),),
+    }
+    t: dict[str, tuple[El, ...]] = {
+        "Anmodning": (*model_elements(Anmodning), El("Afslutning", "Afslutning")),
+        "Ivaerksaettelse": ref["IvaerksaettelseRef"] + model_elements(Ivaerksaettelse),
+        "Tilbudstilknytning": ref["TilknytningRef"] + model_elements(Tilbudstilknytning),
+        "KvalHep": ref["TilknytningRef"] + model_elements(KvalHep),
+        "Afslutning": ref["AnmodningRef"] + model_elements(Afslutning),
+        "Indskrivning": (*model_elements(Indskrivning), El("Udskrivning", "Udskrivning")),
+        "Ydelse": ref["IndskrivningRef"] + model_elements(Ydelse),
+        "Udskrivning": ref["IndskrivningRef"] + model_elements(Udskrivning),
+        "Tilbud": (
+            El("TilbudId", "xs:int", 1),
+            El("TilbudNavn", "xs:string"),
+            El("Postnummer", "xs:string"),
+            El("KommuneKode", "xs:int"),
+        ),
+        "Land": (El("LandeKode", "xs:string", 1), El("LandeNavn", "xs:string")),
+        "Ydelsespakke": (El("YdelsespakkeKode", "xs:string", 1), El("YdelsespakkeNavn", "xs:string")),
+        "Asi": (
+            El("AsiId", "xs:int"),
+            El("AnmodningId", "xs:int"),
+            El("IndskrivningId", "xs:int"),
+            El("AsiDato", "xs:date"),
+            El("AsiData", "xs:string"),
+        ),
+        "Soegning": (
+            El("PersonIdentifikator", "xs:string"),
+            El("KommuneKode", "xs:int"),
+            El("AnmodningId", "xs:int"),
+            El("IvaerksaettelseId", "xs:int"),
+            El("IndskrivningId", "xs:int"),
+        ),
+        "IndsaetResultat": (
+            El("Id", "xs:int", 1),
+            El("AnmodningId", "xs:int"),
+            El("IvaerksaettelseId", "xs:int"),
+        ),
+        "WhoAmIResultat": (
+            El("Subject", "xs:string", 1),
+            El("Organisation", "xs:string"),
+            El("Cvr", "xs:string"),
+            El("CertifikatUdloeber", "xs:dateTime"),
+        ),
+        "SmdbFejl": (El("FejlKode", "xs:string", 1), El("Besked", "xs:string", 1), El("Regel", "xs:string")),
+    }
+    for name in (
+        "Anmodning",
+        "Ivaerksaettelse",
+        "Tilbudstilknytning",
+        "KvalHep",
+        "Indskrivning",
+        "Ydelse",
+        "Tilbud",
+        "Land",
+        "Ydelsespakke",
+        "Asi",
+    ):
+        t[f"ArrayOf{name}"] = (El(name, name, many=True),)
+    return t
+
+
+COMPLEX_TYPES = _complex_types()
+
+_S = El("Soegning", "Soegning")
+
+
+def _hent(name: str, result: str) -> Operation:
+    return Operation("HentData", name, (_S,), El(f"{name}Result", f"ArrayOf{result}"))
+
+
+def _skriv(name: str, *request: El) -> Operation:
+    return Operation("IndsaetData", name, request, El(f"{name}Result", "IndsaetResultat"), writes=True)
+
+
+OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (
+        _hent("HentAlleTilbud", "Tilbud"),
+        _hent("HentAnmodninger", "Anmodning"),
+        _hent("HentIndskrivninger", "Indskrivning"),
+        _hent("HentIvaerksaettelser", "Ivaerksaettelse"),
+        _hent("HentKvalHep", "KvalHep"),
+        _hent("HentLandeliste", "Land"),
+        _hent("HentTilbudstilknytninger", "Tilbudstilknytning"),
+        _hent("HentYdelser", "Ydelse"),
+        _hent("HentYdelsespakker", "Ydelsespakke"),
+        _hent("HentAsiForMyndighed", "Asi"),
+        _hent("HentAsiForTilbud", "Asi"),
+        _skriv("AfslutBehandling", El("Afslutning", "Afslutning", 1)),
+        _skriv("AfslutIndskrivning", El("Udskrivning", "Udskrivning", 1)),
+        _skriv("IndsaetIndskrivning", El("Indskrivning", "Indskrivning", 1)),
+        _skriv("IndsaetIvaerksaettelse", El("Anmodning", "Anmodning", 1), El("Ivaerksaettelse", "Ivaerksaettelse")),
+        _skriv("IndsaetKvalHep", El("KvalHep", "KvalHep", 1)),
+        _skriv("IndsaetTilbudstilknytning", El("Tilbudstilknytning", "Tilbudstilknytning", 1)),
+        _skriv("IndsaetYdelse", El("Ydelse", "Ydelse", 1)),
+        _skriv("IndsaetAsi", El("Asi", "Asi", 1)),
+        Operation("TokenTest", "Echo", (El("Tekst", "xs:string"),), El("EchoResult", "xs:string")),
+        Operation("TokenTest", "Throw", (), El("ThrowResult", "xs:string")),
+        Operation("TokenTest", "WhoAmI", (), El("WhoAmIResult", "WhoAmIResultat")),
+    )
+}
+
+
+def operations_of(service: str) -> list[Operation]:
+    return [op for op in OPERATIONS.values() if op.service == service]
+
+
+# --------------------------------------------------------------------------- WSDL generation
+def _q(ns: str, tag: str) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+def _type_ref(t: str) -> str:
+    return t if t.startswith("xs:") else f"tns:{t}"
+
+
+def _sequence(parent: etree._Element, elements: tuple[El, ...]) -> None:
+    seq = etree.SubElement(parent, _q(XS, "sequence"))
+    for el in elements:
+        e = etree.SubElement(seq, _q(XS, "element"), name=el.name, type=_type_ref(el.type))
+        e.set("minOccurs", str(el.min_occurs))
+        if el.many:
+            e.set("maxOccurs", "unbounded")
+        if el.min_occurs == 0 and not el.many:
+            e.set("nillable", "true")
+
+
+def build_wsdl(service_key: str) -> bytes:
+    """A WCF-style single-file WSDL (document/literal wrapped) for one service."""
+    svc = SERVICES[service_key]
+    ops = operations_of(service_key)
+    nsmap = {"wsdl": WSDL_NS, "soap": SOAP_BIND, "xs": XS, "tns": NS}
+    defs = etree.Element(_q(WSDL_NS, "definitions"), nsmap=nsmap, name=f"Secure{service_key}", targetNamespace=NS)
+    types_el = etree.SubElement(defs, _q(WSDL_NS, "types"))
+    schema = etree.SubElement(types_el, _q(XS, "schema"), targetNamespace=NS, elementFormDefault="qualified")
+    used: set[str] = set()
+
+    def need(t: str) -> None:
+        if t.startswith("xs:") or t in used:
+            return
+        used.add(t)
+        for el in COMPLEX_TYPES[t]:
+            need(el.type)
+
+    for op in ops:
+        for el in op.request:
+            need(el.type)
+        if op.result is not None:
+            need(op.result.type)
+    need("SmdbFejl")
+    for name in sorted(used):
+        ct = etree.SubElement(schema, _q(XS, "complexType"), name=name)
+        _sequence(ct, COMPLEX_TYPES[name])
+    for op in ops:
+        for wrapper, elements in ((op.name, op.request), (f"{op.name}Response", (op.result,) if op.result else ())):
+            el = etree.SubElement(schema, _q(XS, "element"), name=wrapper)
+            _sequence(etree.SubElement(el, _q(XS, "complexType")), tuple(elements))
+    etree.SubElement(schema, _q(XS, "element"), name="SmdbFejl", type="tns:SmdbFejl")
+
+    for op in ops:
+        for suffix, el_name in (("InputMessage", op.name), ("OutputMessage", f"{op.name}Response")):
+            msg = etree.SubElement(defs, _q(WSDL_NS, "message"), name=f"{svc.port_type}_{op.name}_{suffix}")
+            etree.SubElement(msg, _q(WSDL_NS, "part"), name="parameters", element=f"tns:{el_name}")
+    fault_msg = etree.SubElement(defs, _q(WSDL_NS, "message"), name=f"{svc.port_type}_SmdbFejl_FaultMessage")
+    etree.SubElement(fault_msg, _q(WSDL_NS, "part"), name="detail", element="tns:SmdbFejl")
+
+    pt = etree.SubElement(defs, _q(WSDL_NS, "portType"), name=svc.port_type)
+    for op in ops:
+        o = etree.SubElement(pt, _q(WSDL_NS, "operation"), name=op.name)
+        i = etree.SubElement(o, _q(WSDL_NS, "input"), message=f"tns:{svc.port_type}_{op.name}_InputMessage")
+        i.set(_q("http://www.w3.org/2006/05/addressing/wsdl", "Action"), op.action)
+        etree.SubElement(o, _q(WSDL_NS, "output"), message=f"tns:{svc.port_type}_{op.name}_OutputMessage")
+        etree.SubElement(o, _q(WSDL_NS, "fault"), name="SmdbFejl", message=f"tns:{svc.port_type}_SmdbFejl_FaultMessage")
+
+    binding_name = f"BasicHttpsBinding_{svc.port_type}"
+    b = etree.SubElement(defs, _q(WSDL_NS, "binding"), name=binding_name, type=f"tns:{svc.port_type}")
+    etree.SubElement(b, _q(SOAP_BIND, "binding"), transport="http://schemas.xmlsoap.org/soap/http")
+    for op in ops:
+        o = etree.SubElement(b, _q(WSDL_NS, "operation"), name=op.name)
+        etree.SubElement(o, _q(SOAP_BIND, "operation"), soapAction=op.action, style="document")
+        for kind in ("input", "output"):
+            etree.SubElement(etree.SubElement(o, _q(WSDL_NS, kind)), _q(SOAP_BIND, "body"), use="literal")
+        f = etree.SubElement(o, _q(WSDL_NS, "fault"), name="SmdbFejl")
+        etree.SubElement(f, _q(SOAP_BIND, "fault"), name="SmdbFejl", use="literal")
+
+    s = etree.SubElement(defs, _q(WSDL_NS, "service"), name=f"Secure{service_key}")
+    port = etree.SubElement(s, _q(WSDL_NS, "port"), name=binding_name, binding=f"tns:{binding_name}")
+    etree.SubElement(
+        port,
+        _q(SOAP_BIND, "address"),
+        location=f"https://smdbpreprodws.dst.dk/smdbwebservice/api/external/v1/{svc.path}",
+    )
+    out: bytes = etree.tostring(defs, pretty_print=True, xml_declaration=True, encoding="utf-8")
+    return out
+
+
+def wsdl_filename(service_key: str) -> str:
+    return SERVICES[service_key].path.replace(".svc", ".wsdl")
+
+
+def write_wsdls(directory: Path = WSDL_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for key in SERVICES:
+        p = directory / wsdl_filename(key)
+        p.write_bytes(build_wsdl(key))
+        paths.append(p)
+    return paths
+
+
+if __name__ == "__main__":  # pragma: no cover - maintenance entry point
+    for path in write_wsdls(Path(sys.argv[1]) if len(sys.argv) > 1 else WSDL_DIR):
+        print(path)

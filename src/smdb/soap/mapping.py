@@ -1,0 +1,195 @@
+"""The one place where domain models meet the wire: models <-> SOAP payload dicts.
+
+Everything that knows how an SMDB record is laid out in a request or a response lives here, so that
+swapping our authored WSDL for DST's real one means changing this module and the contract table only.
+The functions work on plain dicts keyed by element name; zeep (client) and the XML codec (simulator)
+both speak such dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from smdb.models import (
+    Afslutning,
+    Anmodning,
+    Indskrivning,
+    Ivaerksaettelse,
+    Kontaktforloeb,
+    KvalHep,
+    Tilbudstilknytning,
+    Udskrivning,
+    Ydelse,
+)
+from smdb.models._base import ascii_stavemaade
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Reference elements that a data contract carries besides the form's own variables.
+REFS = ("AnmodningId", "IvaerksaettelseId", "IndskrivningId")
+
+
+@dataclass(frozen=True, slots=True)
+class Hentet(Generic[M]):
+    """A record fetched with Hent*, with the SMDB ids it refers to (§1.2: fetch first, then reference)."""
+
+    record: M
+    anmodning_id: int | None = None
+    ivaerksaettelse_id: int | None = None
+    indskrivning_id: int | None = None
+    afslutning: Afslutning | None = None
+    udskrivning: Udskrivning | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndsaetResultat:
+    """What an Indsaet*/Afslut* call returns: the id of the stored record (and the course's ids)."""
+
+    id: int
+    anmodning_id: int | None = None
+    ivaerksaettelse_id: int | None = None
+
+
+def _wire_value(v: Any) -> Any:
+    if isinstance(v, Enum):
+        return v.value
+    if isinstance(v, str):
+        return str(v)  # a Cpr goes on the wire as plain digits
+    return v
+
+
+def to_wire(model: BaseModel, **refs: int | None) -> dict[str, Any]:
+    """Official element names -> Python values (date, int, bool, code strings); None left out."""
+    data = model.model_dump(mode="python", by_alias=True, exclude_none=True)
+    out = {ascii_stavemaade(k): _wire_value(v) for k, v in data.items()}
+    out.update({k: v for k, v in refs.items() if v is not None})
+    return out
+
+
+def from_wire(model: type[M], data: dict[str, Any]) -> M:
+    """Validate a payload dict as a form; reference ids and nested records are not form fields."""
+    own = {ascii_stavemaade(f.alias) for f in model.model_fields.values() if f.alias}
+    fields = {
+        k: v for k, v in data.items() if v is not None and not isinstance(v, dict) and (k in own or k not in REFS)
+    }
+    return model.model_validate(fields)
+
+
+def _id(data: dict[str, Any], key: str) -> int | None:
+    v = data.get(key)
+    return int(v) if v is not None else None
+
+
+def hentet(model: type[M], data: dict[str, Any]) -> Hentet[M]:
+    """One Hent* result element as a typed record with its references."""
+    afsl = data.get("Afslutning")
+    udsk = data.get("Udskrivning")
+    return Hentet(
+        record=from_wire(model, data),
+        anmodning_id=_id(data, "AnmodningId"),
+        ivaerksaettelse_id=_id(data, "IvaerksaettelseId"),
+        indskrivning_id=_id(data, "IndskrivningId"),
+        afslutning=from_wire(Afslutning, afsl) if isinstance(afsl, dict) else None,
+        udskrivning=from_wire(Udskrivning, udsk) if isinstance(udsk, dict) else None,
+    )
+
+
+#: Result type name of each Hent* operation -> form model (None: a lookup record, returned as a dict).
+HENT_MODELLER: dict[str, type[BaseModel] | None] = {
+    "HentAnmodninger": Anmodning,
+    "HentIvaerksaettelser": Ivaerksaettelse,
+    "HentTilbudstilknytninger": Tilbudstilknytning,
+    "HentKvalHep": KvalHep,
+    "HentIndskrivninger": Indskrivning,
+    "HentYdelser": Ydelse,
+    "HentAlleTilbud": None,
+    "HentLandeliste": None,
+    "HentYdelsespakker": None,
+    "HentAsiForMyndighed": None,
+    "HentAsiForTilbud": None,
+}
+
+
+def soegning(
+    cpr: str | None = None,
+    kommunekode: int | None = None,
+    anmodning_id: int | None = None,
+    ivaerksaettelse_id: int | None = None,
+    indskrivning_id: int | None = None,
+) -> dict[str, Any]:
+    """The search criteria of every Hent* call (an assumption: see docs/service-contract.md)."""
+    s = {
+        "PersonIdentifikator": str(cpr).replace("-", "") if cpr else None,
+        "KommuneKode": kommunekode,
+        "AnmodningId": anmodning_id,
+        "IvaerksaettelseId": ivaerksaettelse_id,
+        "IndskrivningId": indskrivning_id,
+    }
+    return {k: v for k, v in s.items() if v is not None}
+
+
+def indsaet_resultat(data: dict[str, Any]) -> IndsaetResultat:
+    return IndsaetResultat(int(data["Id"]), _id(data, "AnmodningId"), _id(data, "IvaerksaettelseId"))
+
+
+def plain(value: Any) -> Any:
+    """zeep objects -> dicts/lists of plain values (dates kept as ``date``)."""
+    from zeep.helpers import serialize_object
+
+    return _strip(serialize_object(value, target_cls=dict))
+
+
+def _strip(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _strip(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [_strip(x) for x in v]
+    if isinstance(v, date):
+        return v
+    return v
+
+
+def saml_forloeb(
+    anmodninger: list[Hentet[Anmodning]],
+    ivaerksaettelser: list[Hentet[Ivaerksaettelse]],
+    tilknytninger: list[Hentet[Tilbudstilknytning]],
+    kvalhep: list[Hentet[KvalHep]],
+    kommunekode: int | None = None,
+) -> list[Kontaktforloeb]:
+    """Assemble stored courses from the Hent* results, following the reference ids."""
+    iv_by_anm: dict[int, list[Ivaerksaettelse]] = {}
+    for h in ivaerksaettelser:
+        if h.anmodning_id is not None:
+            iv_by_anm.setdefault(h.anmodning_id, []).append(h.record)
+    tilb_by_iv: dict[int, list[Tilbudstilknytning]] = {}
+    for t in tilknytninger:
+        if t.ivaerksaettelse_id is not None:
+            tilb_by_iv.setdefault(t.ivaerksaettelse_id, []).append(t.record)
+    kval_by_iv: dict[int, list[KvalHep]] = {}
+    for k in kvalhep:
+        if k.ivaerksaettelse_id is not None:
+            kval_by_iv.setdefault(k.ivaerksaettelse_id, []).append(k.record)
+    out = []
+    for a in anmodninger:
+        anm = a.record
+        ivs = iv_by_anm.get(anm.smdb_id or -1, [])
+        iv = ivs[0] if ivs else None
+        iv_id = iv.smdb_id if iv is not None else None
+        kommune = anm.kommunekode or kommunekode
+        if kommune is None:
+            raise ValueError("Anmodningen har ingen KommuneKode")
+        data: dict[str, Any] = {
+            "kommunekode": kommune,
+            "ANM": anm,
+            "IVÆR": ivs if len(ivs) > 1 else iv,
+            "TILB": tilb_by_iv.get(iv_id or -1, []),
+            "KvalHep": kval_by_iv.get(iv_id or -1, []) or None,
+            "AFSL": a.afslutning,
+        }
+        out.append(Kontaktforloeb.model_validate(data))
+    return out
