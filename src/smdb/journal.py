@@ -1,0 +1,147 @@
+"""The reporting journal: a local SQLite record of every step of every course of a batch.
+
+It is what makes a batch resumable and auditable: each step goes pending -> sent -> confirmed (or
+rejected / failed / unknown), with SMDB's id or the reason. CPR numbers are not stored in clear: a
+course is keyed by a salted hash, and only the masked CPR is kept for people reading the journal. The
+file is created owner-only (it still describes citizens in treatment).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS steps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    course_key TEXT NOT NULL,
+    cpr_masked TEXT NOT NULL,
+    step TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    smdb_id INTEGER,
+    reason TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS steps_course ON steps (course_key);
+CREATE TABLE IF NOT EXISTS courses (
+    course_key TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+PENDING, SENT, CONFIRMED, REJECTED, FAILED, UNKNOWN = "pending", "sent", "confirmed", "rejected", "failed", "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class StepRow:
+    course_key: str
+    cpr_masked: str
+    step: str
+    status: str
+    smdb_id: int | None
+    reason: str | None
+
+
+def content_hash(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Journal:
+    """SQLite journal; ``Journal(None)`` keeps it in memory (a single run with no resume)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        target = ":memory:"
+        if path is not None:
+            p = Path(path)
+            if not p.exists():
+                os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(p, 0o600)
+            target = str(p)
+        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
+        if row is None:
+            salt = os.urandom(16).hex()
+            self._db.execute("INSERT INTO meta (key, value) VALUES ('salt', ?)", (salt,))
+        else:
+            salt = row[0]
+        self._salt = salt
+
+    def course_key(self, cpr: str, kommunekode: int, anmodningsdato: str) -> str:
+        """Stable within this journal, meaningless outside it (no CPR in clear)."""
+        return hashlib.sha256(f"{self._salt}|{cpr}|{kommunekode}|{anmodningsdato}".encode()).hexdigest()[:32]
+
+    @staticmethod
+    def _now() -> str:
+        return datetime.now(UTC).isoformat(timespec="seconds")
+
+    def step(
+        self,
+        course_key: str,
+        cpr_masked: str,
+        step: str,
+        chash: str,
+        status: str,
+        smdb_id: int | None = None,
+        reason: str | None = None,
+    ) -> int:
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO steps (course_key, cpr_masked, step, content_hash, status, smdb_id, reason, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (course_key, cpr_masked, step, chash, status, smdb_id, reason, self._now()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def update(self, step_id: int, status: str, smdb_id: int | None = None, reason: str | None = None) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE steps SET status = ?, smdb_id = COALESCE(?, smdb_id), reason = ?, updated_at = ? WHERE id = ?",
+                (status, smdb_id, reason, self._now(), step_id),
+            )
+
+    def course_done(self, course_key: str, chash: str) -> bool:
+        """Was exactly this content confirmed complete before (a re-run can skip it without any call)?"""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT content_hash, status FROM courses WHERE course_key = ?", (course_key,)
+            ).fetchone()
+        return row is not None and row[0] == chash and row[1] == CONFIRMED
+
+    def set_course(self, course_key: str, chash: str, status: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO courses (course_key, content_hash, status, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(course_key) DO UPDATE SET content_hash = excluded.content_hash,"
+                " status = excluded.status, updated_at = excluded.updated_at",
+                (course_key, chash, status, self._now()),
+            )
+
+    def steps(self, course_key: str | None = None) -> list[StepRow]:
+        sql = "SELECT course_key, cpr_masked, step, status, smdb_id, reason FROM steps"
+        args: tuple[Any, ...] = ()
+        if course_key is not None:
+            sql += " WHERE course_key = ?"
+            args = (course_key,)
+        with self._lock:
+            return [StepRow(*r) for r in self._db.execute(sql + " ORDER BY id", args).fetchall()]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._db.execute("SELECT status, COUNT(*) FROM steps GROUP BY status").fetchall())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

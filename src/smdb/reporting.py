@@ -1,0 +1,327 @@
+"""The reporting workflow: fetch what SMDB holds, work out what is missing, validate, send in order.
+
+``Reporter.report`` is idempotent: a course that SMDB already holds sends nothing. What the webservice
+cannot do (deleting or reopening, §5.1) is refused with the manual route. A write whose outcome is
+unknown (timeout, connection reset after sending) is never blindly re-sent: the course is fetched again
+and re-planned, so a step that did land is not sent twice (at-most-once with reconciliation).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from smdb.client import SmdbClient
+from smdb.cpr import mask
+from smdb.errors import SmdbFault, SmdbOutcomeUnknown, SmdbRuleRejected, SmdbUnavailable, ValidationFailed
+from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
+from smdb.models import Kontaktforloeb, SmdbModel
+from smdb.rules import Violation, nye_brud
+
+#: How often one course is re-planned after writes with an unknown outcome before giving up.
+MAX_RECONCILE = 3
+
+MANUEL_SLETNING = (
+    "Webservicen kan ikke slette eller genåbne indberetninger (§5.1). Ret det manuelt i SMDB-web "
+    "(slet bagfra: KvalHep, tilbudstilknytning, iværksættelse, anmodning) eller bed Danmarks Statistik "
+    "(smdb@dst.dk) om at slette, og indberet derefter igen."
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One call to make: what it is, and how to make it given the ids known so far."""
+
+    kind: str  # "ANM/IVÆR", "TILB", "KvalHep", "AFSL"
+    description: str
+    send: Callable[[SmdbClient, dict[str, int]], Any]
+
+
+@dataclass
+class Outcome:
+    """What happened to one course."""
+
+    index: int | None
+    cpr_masked: str
+    status: str  # "sent", "already", "planned" (dry run), "rejected_local", "rejected_server", "refused", "failed"
+    sent: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "forloeb": self.index,
+            "cpr": self.cpr_masked,
+            "status": self.status,
+            "sent": self.sent,
+            "violations": [v.to_dict() for v in self.violations],
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Summary:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status in ("sent", "already", "planned") for o in self.outcomes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": len(self.outcomes),
+            "sent": self.count("sent"),
+            "already_reported": self.count("already"),
+            "rejected_by_rule": self.count("rejected_local") + self.count("rejected_server"),
+            "refused": self.count("refused"),
+            "failed": self.count("failed"),
+            "courses": [o.to_dict() for o in self.outcomes],
+        }
+
+    def text(self) -> str:
+        d = self.to_dict()
+        return (
+            f"{d['total']} forløb: {d['sent']} sendt, {d['already_reported']} allerede indberettet, "
+            f"{d['rejected_by_rule']} afvist af regler, {d['refused']} kræver manuel rettelse, {d['failed']} fejlet"
+        )
+
+
+def _same(a: SmdbModel | None, b: SmdbModel | None, ignore: Iterable[str] = ()) -> bool:
+    """Equal as reported: ids and SMDB's derived values do not count."""
+    if a is None or b is None:
+        return a is b
+    skip = {"smdb_id", "dage_siden_anmodning", "alder", *ignore}
+    return a.model_dump(exclude=skip, exclude_none=True) == b.model_dump(exclude=skip, exclude_none=True)
+
+
+def _tilb_key(t: Any) -> tuple[Any, ...]:
+    return (t.tilbud_id, t.startdato, t.behandlingstype)
+
+
+def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[Step], str | None]:
+    """The calls that take SMDB from ``stored`` to ``target``, in the order the rules need; or a refusal."""
+    steps: list[Step] = []
+    if stored is None:
+        what = "anmodning" + (" og iværksættelse" if target.ivaerksaettelse else "")
+        steps.append(Step("ANM/IVÆR", f"indsæt {what}", lambda c, ids: _send_anm(c, ids, target, None)))
+    else:
+        if stored.ivaerksaettelse is not None and target.ivaerksaettelse is None:
+            return [], "SMDB har en iværksættelse, som fagsystemet ikke har. " + MANUEL_SLETNING
+        anm = target.anmodning.model_copy(update={"smdb_id": stored.anmodning.smdb_id})
+        iv = target.ivaerksaettelse
+        if iv is not None and stored.ivaerksaettelse is not None:
+            iv = iv.model_copy(update={"smdb_id": stored.ivaerksaettelse.smdb_id})
+        anm_changed = not _same(anm, stored.anmodning, ignore={"kommunekode"})
+        iv_changed = iv is not None and not _same(iv, stored.ivaerksaettelse)
+        if anm_changed or iv_changed:
+            ret = target.model_copy(update={"anmodning": anm, "ivaerksaettelse": iv})
+            steps.append(
+                Step(
+                    "ANM/IVÆR",
+                    "ret anmodning/iværksættelse" if stored.ivaerksaettelse or not iv else "indsæt iværksættelse",
+                    lambda c, ids, ret=ret: _send_anm(c, ids, ret, stored),
+                )
+            )
+    stored_tilb = list(stored.tilbud) if stored else []
+    updates: list[Step] = []
+    inserts: list[tuple[Any, Step]] = []
+    for t in target.tilbud:
+        match = next((s for s in stored_tilb if _tilb_key(s) == _tilb_key(t)), None)
+        if match is None:
+            inserts.append(
+                (t.startdato, Step("TILB", f"tilknyt tilbud {t.tilbud_id}", lambda c, ids, t=t: _send_tilb(c, ids, t)))
+            )
+            continue
+        stored_tilb.remove(match)
+        if not _same(t, match):
+            upd = t.model_copy(update={"smdb_id": match.smdb_id})
+            updates.append(Step("TILB", f"ret tilbud {t.tilbud_id}", lambda c, ids, upd=upd: _send_tilb(c, ids, upd)))
+    if stored_tilb:
+        return [], (f"SMDB har {len(stored_tilb)} tilbudstilknytning(er), som fagsystemet ikke har. " + MANUEL_SLETNING)
+    # Closing offers before opening new ones keeps every intermediate state valid (§6.1.4 c); inserting the
+    # earliest start first keeps §6.1.4 b true after the first insert.
+    steps.extend(updates)
+    steps.extend(s for _, s in sorted(inserts, key=lambda x: (x[0] is None, x[0])))
+    stored_k = stored.kvalhep if stored else None
+    if stored_k is not None and target.kvalhep is None:
+        return [], "SMDB har et KvalHep-skema, som fagsystemet ikke har. " + MANUEL_SLETNING
+    if target.kvalhep is not None and not _same(target.kvalhep, stored_k):
+        k = target.kvalhep.model_copy(update={"smdb_id": stored_k.smdb_id if stored_k else None})
+        steps.append(
+            Step(
+                "KvalHep",
+                "indsæt KvalHep" if stored_k is None else "ret KvalHep",
+                lambda c, ids, k=k: _send_kvalhep(c, ids, k),
+            )
+        )
+    stored_a = stored.afslutning if stored else None
+    if stored_a is not None and target.afslutning is None:
+        return (
+            [],
+            "Forløbet er afsluttet i SMDB men aktivt i fagsystemet; genåbning kræver sletning. " + MANUEL_SLETNING,
+        )
+    if target.afslutning is not None and not _same(target.afslutning, stored_a):
+        a = target.afslutning.model_copy(update={"smdb_id": stored_a.smdb_id if stored_a else None})
+        steps.append(
+            Step(
+                "AFSL",
+                "afslut behandling" if stored_a is None else "ret afslutning",
+                lambda c, ids, a=a: _send_afsl(c, ids, a),
+            )
+        )
+    return steps, None
+
+
+def _send_anm(c: SmdbClient, ids: dict[str, int], f: Kontaktforloeb, stored: Kontaktforloeb | None) -> Any:
+    r = c.indsaet_ivaerksaettelse(f, validate_first=False)
+    ids["anmodning"] = r.anmodning_id or ids.get("anmodning", 0)
+    if r.ivaerksaettelse_id:
+        ids["ivaerksaettelse"] = r.ivaerksaettelse_id
+    return r
+
+
+def _send_tilb(c: SmdbClient, ids: dict[str, int], t: Any) -> Any:
+    return c.indsaet_tilbudstilknytning(t, ids["ivaerksaettelse"], validate_first=False)
+
+
+def _send_kvalhep(c: SmdbClient, ids: dict[str, int], k: Any) -> Any:
+    return c.indsaet_kvalhep(k, ids["ivaerksaettelse"], validate_first=False)
+
+
+def _send_afsl(c: SmdbClient, ids: dict[str, int], a: Any) -> Any:
+    return c.afslut_behandling(a, ids["anmodning"], validate_first=False)
+
+
+class Reporter:
+    """Reports courses through a client; ``journal`` (a :class:`Journal`) makes batches resumable."""
+
+    def __init__(self, client: SmdbClient, journal: Journal | None = None, dry_run: bool = False) -> None:
+        self.client = client
+        self.journal = journal or Journal(None)
+        self.dry_run = dry_run
+
+    def _state(self, f: Kontaktforloeb) -> tuple[Kontaktforloeb | None, list[Kontaktforloeb]]:
+        alle = self.client.hent_forloeb(f.cpr, f.kommunekode)
+        stored = next((s for s in alle if s.anmodning.anmodningsdato == f.anmodningsdato), None)
+        return stored, [s for s in alle if s is not stored]
+
+    def report(self, forloeb: Kontaktforloeb, index: int | None = None) -> Outcome:
+        masked = mask(forloeb.cpr)
+        chash = content_hash(forloeb.to_official())
+        key = self.journal.course_key(str(forloeb.cpr), forloeb.kommunekode, forloeb.anmodningsdato.isoformat())
+        if not self.dry_run and self.journal.course_done(key, chash):
+            return Outcome(index, masked, "already", reason="bekræftet i journalen")
+        sent: list[str] = []
+        try:
+            for _ in range(MAX_RECONCILE + 1):
+                stored, others = self._state(forloeb)
+                violations = nye_brud(forloeb, stored, others, self.client.today())
+                if violations:
+                    if not self.dry_run:
+                        self.journal.set_course(key, chash, REJECTED)
+                    return Outcome(index, masked, "rejected_local", sent, violations)
+                steps, refusal = plan(forloeb, stored)
+                if refusal:
+                    return Outcome(index, masked, "refused", sent, reason=refusal)
+                if not steps:
+                    if not self.dry_run:
+                        self.journal.set_course(key, chash, CONFIRMED)
+                    return Outcome(index, masked, "sent" if sent else "already", sent)
+                if self.dry_run:
+                    return Outcome(index, masked, "planned", [s.description for s in steps])
+                if self._run(steps, self._ids(stored), key, masked, sent):
+                    self.journal.set_course(key, chash, CONFIRMED)
+                    return Outcome(index, masked, "sent", sent)
+                # An unknown outcome: re-fetch and re-plan before anything is re-sent.
+            return Outcome(index, masked, "failed", sent, reason="kunne ikke afstemme forløbet med SMDB")
+        except SmdbRuleRejected as exc:
+            self.journal.set_course(key, chash, REJECTED)
+            return Outcome(index, masked, "rejected_server", sent, reason=str(exc))
+        except ValidationFailed as exc:
+            return Outcome(index, masked, "rejected_local", sent, exc.violations)
+        except (SmdbUnavailable, SmdbFault) as exc:
+            self.journal.set_course(key, chash, FAILED)
+            return Outcome(index, masked, "failed", sent, reason=str(exc))
+
+    @staticmethod
+    def _ids(stored: Kontaktforloeb | None) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        if stored is not None:
+            ids["anmodning"] = stored.anmodning.smdb_id or 0
+            if stored.ivaerksaettelse is not None and stored.ivaerksaettelse.smdb_id:
+                ids["ivaerksaettelse"] = stored.ivaerksaettelse.smdb_id
+        return ids
+
+    def _run(self, steps: list[Step], ids: dict[str, int], key: str, masked: str, sent: list[str]) -> bool:
+        """Send the steps in order. False when a write's outcome is unknown (the caller reconciles)."""
+        for step in steps:
+            sid = self.journal.step(key, masked, step.description, key, PENDING)
+            try:
+                result = step.send(self.client, ids)
+            except SmdbOutcomeUnknown as exc:
+                self.journal.update(sid, UNKNOWN, reason=str(exc))
+                return False
+            except SmdbRuleRejected as exc:
+                self.journal.update(sid, REJECTED, reason=exc.message)
+                raise
+            except (SmdbUnavailable, SmdbFault) as exc:
+                self.journal.update(sid, FAILED, reason=str(exc))
+                raise
+            self.journal.update(sid, CONFIRMED, smdb_id=getattr(result, "id", None))
+            sent.append(step.description)
+        return True
+
+    def report_many(self, forloeb: Sequence[Kontaktforloeb], progress: TextIO | None = None) -> Summary:
+        summary = Summary()
+        bar = _Progress(len(forloeb), progress) if progress is not None else None
+        for i, f in enumerate(forloeb):
+            summary.outcomes.append(self.report(f, i))
+            if bar:
+                bar.update(i + 1)
+        if bar:
+            bar.done()
+        return summary
+
+
+class _Progress:
+    """A plain progress bar for terminals; silent when the stream is not a TTY."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = max(total, 1)
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def update(self, n: int) -> None:
+        if not self.tty:
+            return
+        width = 30
+        filled = int(width * n / self.total)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{self.total}")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def print_summary(summary: Summary, fmt: str = "text", stream: TextIO = sys.stdout) -> None:
+    if fmt == "json":
+        json.dump(summary.to_dict(), stream, ensure_ascii=False, indent=2)
+        stream.write("\n")
+        return
+    for o in summary.outcomes:
+        line = f"forløb {o.index} ({o.cpr_masked}): {o.status}"
+        if o.sent:
+            line += " – " + ", ".join(o.sent)
+        stream.write(line + "\n")
+        for v in o.violations:
+            stream.write(f"    §{v.rule} [{', '.join(v.fields)}] {v.message}\n")
+        if o.reason and o.status not in ("sent", "already"):
+            stream.write(f"    {o.reason}\n")
+    stream.write(summary.text() + "\n")
