@@ -10,7 +10,11 @@ are short Danish identifiers so that code reads like the form.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
+
+from pydantic import GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 
 class Kode(StrEnum):
@@ -23,6 +27,13 @@ class Kode(StrEnum):
         obj._value_ = value
         obj.label = label
         return obj
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """Integrators generate code from the schema: give them the Danish label of every code too."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        schema["x-labels"] = {m.value: m.label for m in cls}
+        return schema
 
     @classmethod
     def describe(cls) -> str:

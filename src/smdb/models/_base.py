@@ -51,6 +51,7 @@ def felt(felt_id: str, variabel: str, default: Any = None, **constraints: Any) -
     return Field(
         default,
         alias=variabel,
+        title=variabel,
         validation_alias=AliasChoices(*choices),
         json_schema_extra={"x-felt-id": felt_id, **extra},
         **constraints,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import create_model
+from pydantic import WithJsonSchema, create_model
 
 from smdb.codes import (
     Behandlingsformaal,
@@ -90,8 +90,10 @@ def _stof_felter() -> dict[str, Any]:
             Indtagelseshyppighed | None,
             felt("18-IVÆR", stof.variabel(HYPPIGHED), description=f"{label}: Indtagelseshyppighed"),
         )
+        # Parsing accepts every mode so that a wrong one is reported as §6.1.3 c; the schema shows the truth.
+        only_allowed = WithJsonSchema({"anyOf": [{"type": "string", "enum": modes}, {"type": "null"}]})
         fields[attribut(stof, MAADE)] = (
-            Indtagelsesmaade | None,
+            Annotated[Indtagelsesmaade | None, only_allowed],
             felt(
                 "18-IVÆR",
                 stof.variabel(MAADE),

@@ -1,0 +1,494 @@
+"""The ``smdb`` command for integration scripts.
+
+Exit codes are a contract: 0 ok; 1 rule violations, rejected or failed reports; 2 unreadable input,
+bad usage or configuration. Bad input never produces a traceback (set ``SMDB_DEBUG=1`` to see one for
+an internal error), and CPR numbers are masked in everything printed to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import sys
+import tomllib
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+from smdb.cpr import mask, scrub
+from smdb.errors import SmdbError
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+
+
+class UsageError(Exception):
+    """Bad input, usage or configuration: exit code 2."""
+
+
+# ----------------------------------------------------------------------------- input
+def _dato(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ugyldig dato {text!r}; brug YYYY-MM-DD") from None
+
+
+def read_json(path: str) -> Any:
+    """Read a JSON file (``-`` for stdin) with errors that say where, never a traceback."""
+    try:
+        if path == "-":
+            text = sys.stdin.read(MAX_INPUT_BYTES + 1)
+        else:
+            p = Path(path)
+            if p.stat().st_size > MAX_INPUT_BYTES:
+                raise UsageError(f"{path}: filen er større end {MAX_INPUT_BYTES // (1024 * 1024)} MB; del den op")
+            text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: filen findes ikke") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: filen er ikke UTF-8") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: kan ikke læses ({exc.strerror})") from None
+    if len(text) > MAX_INPUT_BYTES:
+        raise UsageError("input er for stort")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: ugyldig JSON i linje {exc.lineno}, kolonne {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: JSON er for dybt indlejret") from None
+    if not isinstance(data, dict | list):
+        raise UsageError(f"{path}: forventede et forløb (objekt) eller en liste af forløb")
+    return data
+
+
+# ----------------------------------------------------------------------------- configuration
+ENV_HOSTS = {"prod": "PROD", "preprod": "PREPROD"}
+
+
+def _config(args: argparse.Namespace) -> dict[str, Any]:
+    """Flags beat environment variables, which beat the config file (``--config`` or ``SMDB_CONFIG``)."""
+    cfg: dict[str, Any] = {}
+    path = args.config or os.environ.get("SMDB_CONFIG")
+    if path:
+        try:
+            cfg.update(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("smdb", {}))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise UsageError(f"konfigurationsfilen {path} kan ikke læses: {exc}") from None
+    env_map = {
+        "env": "SMDB_ENV",
+        "cert": "SMDB_CERT",
+        "cert_password": "SMDB_CERT_PASSWORD",
+        "key": "SMDB_KEY",
+        "endpoint": "SMDB_ENDPOINT",
+        "server_cert": "SMDB_SERVER_CERT",
+        "kommunekode": "SMDB_KOMMUNEKODE",
+    }
+    for key, var in env_map.items():
+        if os.environ.get(var):
+            cfg[key] = os.environ[var]
+    for key in ("env", "cert", "key", "endpoint", "server_cert", "kommunekode", "api_version"):
+        value = getattr(args, key, None)
+        if value is not None:
+            cfg[key] = value
+    if getattr(args, "strict", False):
+        cfg["strict"] = True
+    return cfg
+
+
+def make_client(args: argparse.Namespace) -> Any:
+    from cryptography import x509
+
+    from smdb import auth
+    from smdb.client import Environment, SmdbClient
+
+    cfg = _config(args)
+    env = str(cfg.get("env", "preprod")).lower()
+    if env not in ("local", "preprod", "prod"):
+        raise UsageError(f"--env skal være local, preprod eller prod (fik {env!r})")
+    endpoint = cfg.get("endpoint")
+    if env == "local" and not endpoint:
+        raise UsageError("--env local kræver --endpoint (eller SMDB_ENDPOINT), fx http://127.0.0.1:8765")
+    creds = None
+    if cfg.get("cert"):
+        creds = auth.load(cfg["cert"], cfg.get("cert_password"), cfg.get("key"))
+    elif env != "local":
+        raise UsageError("angiv organisationens certifikat med --cert eller SMDB_CERT")
+    server_certs = []
+    if cfg.get("server_cert"):
+        try:
+            server_certs = x509.load_pem_x509_certificates(Path(cfg["server_cert"]).read_bytes())
+        except (OSError, ValueError):
+            raise UsageError(f"kan ikke læse DST's certifikat {cfg['server_cert']}") from None
+    today = getattr(args, "today", None)
+    return SmdbClient(
+        Environment[ENV_HOSTS.get(env, "PREPROD")],
+        credentials=creds,
+        base_url=endpoint,
+        api_version=str(cfg.get("api_version", "v1")),
+        server_certificates=server_certs,
+        strict=bool(cfg.get("strict", False)),
+        today=(lambda: today) if today else date.today,
+    )
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_validate(args: argparse.Namespace) -> int:
+    from smdb.rules import parse_and_validate
+
+    data = read_json(args.file)
+    _, violations = parse_and_validate(data, today=args.today)
+    if args.format == "json":
+        json.dump(
+            {"valid": not violations, "violations": [v.to_dict() for v in violations]},
+            sys.stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+    else:
+        for v in violations:
+            print(str(v))
+        n = len(data) if isinstance(data, list) else 1
+        print(f"{n} forløb kontrolleret: " + ("ingen regelbrud" if not violations else f"{len(violations)} regelbrud"))
+    return EXIT_VIOLATIONS if violations else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from pydantic.json_schema import models_json_schema
+
+    from smdb.models import Indskrivningsforloeb, Kontaktforloeb
+
+    _, schema = models_json_schema(
+        [(Kontaktforloeb, "validation"), (Indskrivningsforloeb, "validation")],
+        by_alias=True,
+        title="SMDB – Kravspecifikation 2024-07-01: Kontaktforløb og tilbudsskemaer",
+    )
+    json.dump(schema, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def _parse_courses(data: Any) -> list[Any]:
+    from smdb.models import Kontaktforloeb
+    from smdb.rules import parse
+
+    items = data if isinstance(data, list) else [data]
+    out = []
+    problems = []
+    for i, item in enumerate(items):
+        f, errs = parse(item, i)
+        if errs:
+            problems.extend(errs)
+        elif not isinstance(f, Kontaktforloeb):
+            raise UsageError(f"forløb {i}: INDS/YDEL/UDSK indberettes ikke med 'smdb indberet' (lukket fra 2025)")
+        else:
+            out.append(f)
+    if problems:
+        for v in problems:
+            print(str(v), file=sys.stderr)
+        raise UsageError(f"{len(problems)} fejl i input; intet er sendt")
+    return out
+
+
+def cmd_indberet(args: argparse.Namespace) -> int:
+    from smdb.journal import Journal
+    from smdb.reporting import Reporter, print_summary
+
+    courses = _parse_courses(read_json(args.file))
+    client = make_client(args)
+    journal = Journal(args.journal) if args.journal else None
+    summary = Reporter(client, journal, dry_run=args.dry_run).report_many(courses, progress=sys.stderr)
+    print_summary(summary, args.format)
+    return EXIT_OK if summary.ok else EXIT_VIOLATIONS
+
+
+def cmd_whoami(args: argparse.Namespace) -> int:
+    who = make_client(args).whoami()
+    for k, v in who.items():
+        print(f"{k}: {v}")
+    return EXIT_OK
+
+
+def cmd_echo(args: argparse.Namespace) -> int:
+    print(make_client(args).echo(args.text))
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    result = make_client(args).check()
+    print("\n".join(result.lines))
+    return EXIT_OK if result.ok else EXIT_VIOLATIONS
+
+
+HENT = {
+    "anmodninger": "hent_anmodninger",
+    "ivaerksaettelser": "hent_ivaerksaettelser",
+    "tilbudstilknytninger": "hent_tilbudstilknytninger",
+    "kvalhep": "hent_kvalhep",
+    "indskrivninger": "hent_indskrivninger",
+    "ydelser": "hent_ydelser",
+    "tilbud": "HentAlleTilbud",
+    "landeliste": "HentLandeliste",
+    "ydelsespakker": "HentYdelsespakker",
+    "asi-myndighed": "HentAsiForMyndighed",
+    "asi-tilbud": "HentAsiForTilbud",
+}
+
+
+def cmd_hent(args: argparse.Namespace) -> int:
+    client = make_client(args)
+    target = HENT[args.kind]
+    rows: list[dict[str, Any]]
+    if target.startswith("Hent"):
+        rows = client.hent_opslag(target, cpr=args.cpr, kommunekode=args.kommune)
+    else:
+        kwargs: dict[str, Any] = {"cpr": args.cpr}
+        if args.kind == "anmodninger":
+            kwargs["kommunekode"] = args.kommune
+        rows = []
+        for h in getattr(client, target)(**kwargs):
+            row = h.record.to_official()
+            for ref in ("anmodning_id", "ivaerksaettelse_id", "indskrivning_id"):
+                if getattr(h, ref) is not None:
+                    row[ref.replace("_id", "").title().replace("_", "") + "Id"] = getattr(h, ref)
+            if h.afslutning is not None:
+                row.update({f"AFSL.{k}": v for k, v in h.afslutning.to_official().items()})
+            rows.append(row)
+    _print_rows(rows, args.format, sys.stdout, args.vis_cpr)
+    return EXIT_OK
+
+
+def _masked_rows(rows: list[dict[str, Any]], show_cpr: bool) -> list[dict[str, Any]]:
+    if show_cpr:
+        return rows
+    out = []
+    for r in rows:
+        out.append({k: (mask(str(v)) if k in ("PersonIdentifikator", "BorgerCprNummer") else v) for k, v in r.items()})
+    return out
+
+
+def _print_rows(rows: list[dict[str, Any]], fmt: str, stream: TextIO, show_cpr: bool = False) -> None:
+    rows = _masked_rows(rows, show_cpr)
+    if fmt == "json":
+        json.dump(rows, stream, ensure_ascii=False, indent=2, default=str)
+        stream.write("\n")
+        return
+    columns: list[str] = []
+    for r in rows:
+        columns.extend(k for k in r if k not in columns)
+    if fmt == "csv":
+        w = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+        return
+    if not rows:
+        stream.write("(ingen)\n")
+        return
+    shown = columns[:8]
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in shown}
+    stream.write("  ".join(c.ljust(widths[c]) for c in shown) + "\n")
+    for r in rows:
+        stream.write("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in shown) + "\n")
+    if len(columns) > len(shown):
+        stream.write(f"({len(columns) - len(shown)} kolonner mere: brug --format json eller csv)\n")
+
+
+def cmd_aktivliste(args: argparse.Namespace) -> int:
+    from smdb.systemskifte import aktive_forloeb, aktivliste_rows
+
+    kommune = _kommune(args)
+    rows = aktivliste_rows(aktive_forloeb(make_client(args), kommune))
+    _print_rows(rows, args.format, sys.stdout, args.vis_cpr)
+    return EXIT_OK
+
+
+def _kommune(args: argparse.Namespace) -> int:
+    k = args.kommune or _config(args).get("kommunekode")
+    if k is None:
+        raise UsageError("angiv kommunekoden med --kommune (eller SMDB_KOMMUNEKODE)")
+    try:
+        return int(k)
+    except ValueError:
+        raise UsageError(f"kommunekoden skal være et tal (fik {k!r})") from None
+
+
+def cmd_systemskifte(args: argparse.Namespace) -> int:
+    from smdb.systemskifte import model1, model2
+
+    client = make_client(args)
+    kommune = _kommune(args)
+    plan = (model1 if args.model == 1 else model2)(client, kommune, args.dato)
+    if args.apply:
+        result = plan.apply(client)
+        print(result.text())
+        code = EXIT_OK if result.ok else EXIT_VIOLATIONS
+    else:
+        print(plan.text())
+        code = EXIT_OK
+    if args.plan_out:
+        Path(args.plan_out).write_text(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2, default=str))
+        os.chmod(args.plan_out, 0o600)
+        print(f"Plan skrevet til {args.plan_out}")
+    return code
+
+
+def cmd_sim_serve(args: argparse.Namespace) -> int:
+    from cryptography import x509
+
+    from smdb.sim import SimServer, Simulator, Store
+
+    trusted = []
+    for path in args.trust or []:
+        try:
+            trusted.extend(x509.load_pem_x509_certificates(Path(path).read_bytes()))
+        except (OSError, ValueError):
+            raise UsageError(f"kan ikke læse certifikatet {path}") from None
+    app = Simulator(Store(args.db), trusted=trusted, require_signature=not args.allow_unsigned)
+    server = SimServer(app, host=args.host, port=args.port)
+    if args.server_cert_out:
+        from cryptography.hazmat.primitives import serialization
+
+        Path(args.server_cert_out).write_bytes(server.server_certificate.public_bytes(serialization.Encoding.PEM))
+    print(f"SMDB-simulator på {server.url} (Ctrl-C stopper)", flush=True)
+    print(f"  SMDB_ENDPOINT={server.url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def cmd_sim_cert(args: argparse.Namespace) -> int:
+    from smdb.auth import testcert
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    creds = testcert.generate(args.organisation, args.cvr)
+    cert_pem, key_pem = testcert.to_pem(creds)
+    (out / "test-cert.pem").write_bytes(cert_pem)
+    key_path = out / "test-key.pem"
+    fd = os.open(key_path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key_pem)
+    print(f"Testcertifikat (kun til simulatoren): {out / 'test-cert.pem'} og {key_path}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from smdb.demo import run
+
+    return run(sys.stdout)
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="smdb", description="Indberetning til Stofmisbrugsdatabasen (SMDB)")
+    p.add_argument("--config", help="TOML-fil med en [smdb]-sektion (eller SMDB_CONFIG)")
+    p.add_argument("--env", choices=["local", "preprod", "prod"], help="miljø (SMDB_ENV); standard preprod")
+    p.add_argument("--endpoint", help="eksplicit adresse, fx simulatorens (SMDB_ENDPOINT)")
+    p.add_argument("--cert", help="organisationscertifikat: .p12/.pfx eller PEM (SMDB_CERT)")
+    p.add_argument("--key", help="privat nøgle i PEM, hvis ikke i certifikatfilen (SMDB_KEY)")
+    p.add_argument("--server-cert", dest="server_cert", help="DST's certifikat til at verificere svar")
+    p.add_argument("--strict", action="store_true", help="kræv signerede svar fra SMDB")
+    p.add_argument("--api-version", dest="api_version", choices=["v1", "v0"])
+    p.add_argument("-v", "--verbose", action="count", default=0, help="log (-v INFO, -vv DEBUG; CPR maskeres)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("validate", help="kontroller forløb mod alle forretningsregler (intet sendes)")
+    s.add_argument("file", help="JSON-fil med ét forløb eller en liste (- for stdin)")
+    s.add_argument("--today", type=_dato, help="dags dato for reglerne (YYYY-MM-DD)")
+    s.add_argument("--format", choices=["text", "json"], default="text")
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("schema", help="JSON Schema for alle skemaer (officielle variabelnavne og koder)")
+    s.set_defaults(func=cmd_schema)
+
+    s = sub.add_parser("indberet", help="indberet forløb: hent status, send det manglende i rigtig rækkefølge")
+    s.add_argument("file")
+    s.add_argument("--dry-run", action="store_true", help="vis planen; send intet")
+    s.add_argument("--journal", help="SQLite-journal, der gør kørslen genoptagelig")
+    s.add_argument("--today", type=_dato)
+    s.add_argument("--format", choices=["text", "json"], default="text")
+    s.set_defaults(func=cmd_indberet)
+
+    for name, fn, hjælp in (("whoami", cmd_whoami, "hvem kender SMDB os som"), ("check", cmd_check,
+                            "virker certifikat, endpoint og ur?")):
+        s = sub.add_parser(name, help=hjælp)
+        s.set_defaults(func=fn)
+    s = sub.add_parser("echo", help="TokenTest Echo")
+    s.add_argument("text")
+    s.set_defaults(func=cmd_echo)
+
+    s = sub.add_parser("hent", help="hent data fra SMDB")
+    s.add_argument("kind", choices=sorted(HENT))
+    s.add_argument("--cpr")
+    s.add_argument("--kommune", type=int)
+    s.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    s.add_argument("--vis-cpr", dest="vis_cpr", action="store_true", help="vis hele CPR-numre (ellers maskeret)")
+    s.set_defaults(func=cmd_hent)
+
+    s = sub.add_parser("aktivliste", help="kommunens aktive kontaktforløb (Borgere med igangværende kontaktforløb)")
+    s.add_argument("--kommune", type=int)
+    s.add_argument("--format", choices=["table", "csv", "json"], default="csv")
+    s.add_argument("--vis-cpr", dest="vis_cpr", action="store_true")
+    s.set_defaults(func=cmd_aktivliste)
+
+    s = sub.add_parser("systemskifte", help="skift af indberetningssystem (model 1 eller 2)")
+    s.add_argument("--model", type=int, choices=[1, 2], required=True)
+    s.add_argument("--dato", type=_dato, required=True, help="systemskiftedato (sidste dag i det gamle system)")
+    s.add_argument("--kommune", type=int)
+    s.add_argument("--apply", action="store_true", help="send afslutningerne (model 2); uden: kun plan")
+    s.add_argument("--plan-out", dest="plan_out", help="skriv planen som JSON (ejer-læsbar fil)")
+    s.set_defaults(func=cmd_systemskifte)
+
+    s = sub.add_parser("demo", help="kør en indberetning mod den indlejrede simulator")
+    s.set_defaults(func=cmd_demo)
+
+    sim = sub.add_parser("sim", help="den indlejrede SMDB-simulator").add_subparsers(dest="sim_command", required=True)
+    s = sim.add_parser("serve", help="start simulatoren")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--db", help="SQLite-fil (ellers i hukommelsen)")
+    s.add_argument("--trust", action="append", help="klientcertifikat (PEM), der accepteres; kan gentages")
+    s.add_argument("--allow-unsigned", dest="allow_unsigned", action="store_true", help="accepter usignerede kald")
+    s.add_argument("--server-cert-out", dest="server_cert_out", help="skriv simulatorens certifikat (PEM) hertil")
+    s.set_defaults(func=cmd_sim_serve)
+    s = sim.add_parser("cert", help="lav et testcertifikat til simulatoren")
+    s.add_argument("--out", default=".")
+    s.add_argument("--organisation", default="Testkommune")
+    s.add_argument("--cvr", default="29189900")
+    s.set_defaults(func=cmd_sim_cert)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO, stream=sys.stderr)
+    try:
+        code: int = args.func(args)
+        return code
+    except UsageError as exc:
+        print(f"smdb: {scrub(str(exc))}", file=sys.stderr)
+        return EXIT_INPUT
+    except SmdbError as exc:
+        print(f"smdb: {scrub(str(exc))}", file=sys.stderr)
+        return EXIT_VIOLATIONS
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback, no CPR
+        if os.environ.get("SMDB_DEBUG"):
+            raise
+        print(f"smdb: intern fejl ({type(exc).__name__}): {scrub(str(exc))[:300]}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
