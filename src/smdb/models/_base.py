@@ -28,8 +28,11 @@ class FeltInfo:
     attribut: str
 
 
-#: Every known variable, keyed by every accepted spelling (official, ASCII, Python attribute).
+#: Every known variable, keyed by every accepted spelling (official, ASCII, Python attribute). A name used by
+#: two forms (PersonGravidKode: 4-ANM and 9-INDS) maps to the first; use :func:`felt_info` with the form.
 FELTER: dict[str, FeltInfo] = {}
+#: (form, spelling) -> variable.
+FORM_FELT: dict[tuple[str, str], FeltInfo] = {}
 #: Per form, the official variables in declaration order.
 FORM_FELTER: dict[str, list[FeltInfo]] = {}
 
@@ -75,11 +78,19 @@ def registrer(form: str) -> Any:
             infos.append(info)
             for key in {f.alias, ascii_stavemaade(f.alias), attr}:
                 FELTER.setdefault(key, info)
+                FORM_FELT[(form, key)] = info
         FORM_FELTER[form] = infos
         setattr(cls, "FORM", form)  # noqa: B010 - ClassVar set once per form
         return cls
 
     return deco
+
+
+def felt_info(name: str, form: str | None = None) -> FeltInfo | None:
+    """The variable called ``name`` (any spelling), preferring the given form."""
+    if form is not None and (form, name) in FORM_FELT:
+        return FORM_FELT[(form, name)]
+    return FELTER.get(name)
 
 
 class SmdbModel(BaseModel):

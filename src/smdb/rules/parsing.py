@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from smdb.cpr import scrub
-from smdb.models import FELTER, FeltInfo
+from smdb.models import FeltInfo
+from smdb.models._base import felt_info
 from smdb.rules._core import Violation, regel
 
 #: §3 section per form.
@@ -99,8 +100,8 @@ def _sted(loc: tuple[int | str, ...]) -> tuple[str, FeltInfo | None, str]:
             continue
         if part in _TEKSTER:
             form = _TEKSTER[part]
-        elif part in FELTER:
-            info = FELTER[part]
+        elif (found := felt_info(part, form or None)) is not None:
+            info = found
             form = info.form
         dele.append(part)
     return form, info, ".".join(dele)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from smdb.auth import testcert
+from smdb.auth.certificates import Credentials
+from smdb.sim import SimServer
+
+TODAY = date(2025, 6, 1)
+
+
+@pytest.fixture(scope="session")
+def client_creds() -> Credentials:
+    return testcert.generate("Testkommune", "29189900")
+
+
+@pytest.fixture(scope="session")
+def server_creds() -> Credentials:
+    return testcert.generate("Danmarks Statistik SMDB-simulator", "10103940")
+
+
+@pytest.fixture
+def sim(client_creds: Credentials, server_creds: Credentials) -> Iterator[SimServer]:
+    from smdb.sim import Simulator
+
+    app = Simulator(trusted=[client_creds.certificate], server_credentials=server_creds, today=lambda: TODAY)
+    with SimServer(app, client_credentials=client_creds) as server:
+        yield server
+
+
+@pytest.fixture
+def client(sim: SimServer) -> Iterator[Any]:
+    c = sim.client(today=lambda: TODAY)
+    yield c
+    c.close()
