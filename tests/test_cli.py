@@ -1,0 +1,140 @@
+"""The `smdb` command contract: outputs, exit codes, no tracebacks, no unmasked CPR."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smdb import eksempler as ex
+from smdb.cli import main
+
+TODAY = "2025-06-01"
+
+
+def write(tmp_path: Path, data: Any, name: str = "in.json") -> str:
+    p = tmp_path / name
+    p.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return str(p)
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_valid_course_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["validate", write(tmp_path, ex.kontaktforloeb()), "--today", TODAY], capsys)
+    assert code == 0
+    assert "ingen regelbrud" in out
+
+
+def test_validate_json_format_lists_violations_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = ex.kontaktforloeb()
+    del bad["IVÆR"]["PersonGrundskoleuddannelseKode"]
+    bad["IVÆR"]["LaegesamtaleAfholdtDato"] = "2024-03-11"
+    code, out, _ = run(["validate", write(tmp_path, [ex.kontaktforloeb(kommunekode=147), bad]), "--today", TODAY,
+                        "--format", "json"], capsys)
+    assert code == 1
+    result = json.loads(out)
+    assert result["valid"] is False
+    got = {(v["forloeb"], v["rule"], v["code"], tuple(v["fields"])) for v in result["violations"]}
+    assert (1, "6.1.3", "grundskole_paakraevet", ("12-IVÆR",)) in got
+    assert (1, "6.1.3", "laegesamtale_tidsfrist_aarsag_paakraevet", ("29-IVÆR", "26-IVÆR", "2-ANM", "1-IVÆR")) in got
+    assert all(set(v) == {"forloeb", "rule", "fields", "code", "message"} for v in result["violations"])
+
+
+def test_validate_future_date_uses_injected_today(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, ex.kontaktforloeb())
+    assert run(["validate", path, "--today", "2024-09-05"], capsys)[0] == 1
+    assert run(["validate", path, "--today", "2024-09-06"], capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("{not json", "ugyldig JSON i linje 1"),
+        ('"just a string"', "forventede et forløb"),
+        ("", "ugyldig JSON"),
+    ],
+)
+def test_unreadable_input_exits_2_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       content: str, needle: str) -> None:
+    p = tmp_path / "bad.json"
+    p.write_text(content)
+    code, out, err = run(["validate", str(p)], capsys)
+    assert code == 2
+    assert needle in err
+    assert "Traceback" not in out + err
+
+
+def test_missing_file_and_non_utf8_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["validate", str(tmp_path / "nope.json")], capsys)[0] == 2
+    p = tmp_path / "latin1.json"
+    p.write_bytes('{"a": "æ"}'.encode("latin-1"))
+    assert run(["validate", str(p)], capsys)[0] == 2
+
+
+def test_wrong_types_unknown_fields_and_codes_are_violations_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = ex.kontaktforloeb()
+    c["ANM"]["PersonKoenKode"] = 1
+    c["IVÆR"]["PersonBoernMedKontaktKvantitet"] = "to"
+    c["IVÆR"]["Ukendt"] = True
+    c["TILB"] = "ikke en liste"
+    code, out, err = run(["validate", write(tmp_path, c), "--format", "json", "--today", TODAY], capsys)
+    assert code == 1
+    msgs = [v["message"] for v in json.loads(out)["violations"]]
+    assert any("[1-ANM] PersonKoenKode" in m for m in msgs)
+    assert any("[15-IVÆR] PersonBoernMedKontaktKvantitet" in m for m in msgs)
+    assert any("Ukendt" in m for m in msgs)
+    assert any("TILB" in m for m in msgs)
+
+
+def test_cpr_never_printed_unmasked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = ex.kontaktforloeb()
+    c["ANM"]["PersonIdentifikator"] = "3102904322"
+    d = ex.kontaktforloeb(kommunekode=147)
+    d["ANM"]["BehandlingTidligereKode"] = "0101904322"
+    _, out, err = run(["validate", write(tmp_path, [c, d]), "--format", "json"], capsys)
+    assert "3102904322" not in out + err and "0101904322" not in out + err
+
+
+def test_large_input_file_is_handled(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    courses = [ex.kontaktforloeb(kommunekode=100 + i % 800, fuld_stofmatrix=True) for i in range(1500)]
+    bad = ex.kontaktforloeb(kommunekode=999)
+    bad["IVÆR"]["AlkoholTypiskIndtagelsesmaadeKode"] = "04"
+    path = write(tmp_path, [*courses, bad])
+    assert os.path.getsize(path) > 10 * 1024 * 1024
+    code, out, _ = run(["validate", path, "--today", TODAY, "--format", "json"], capsys)
+    assert code == 1
+    violations = json.loads(out)["violations"]
+    assert [(v["forloeb"], v["code"]) for v in violations] == [(1500, "stof_ugyldig_indtagelsesmaade")]
+
+
+def test_schema_command_prints_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["schema"], capsys)
+    assert code == 0
+    assert "PersonPsykiskFunktionsnedsættelseKode" in out
+
+
+def test_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["demo"], capsys)
+    assert code == 0, out + err
+    assert "Demo gennemført som forventet" in out
+    assert "[9-TILB] AutorisationKodeTekst" in out
+    for cpr in ("0101904322", "1506851233", "2010754321", "1203991238"):
+        assert cpr not in out + err
+
+
+def test_console_script_is_installed_and_reports_usage_errors() -> None:
+    proc = subprocess.run([sys.executable, "-m", "smdb.cli", "validate"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "usage" in proc.stderr
