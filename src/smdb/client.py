@@ -192,6 +192,14 @@ class SmdbClient:
         try:
             raw = getattr(proxy, op.name)(**kwargs)
         except zeep.exceptions.Fault as exc:
+            if exc.code is None and exc.message == "Unknown fault occured":
+                # zeep's name for a non-200 answer without a SOAP Fault (an HTML page from a proxy, say)
+                if op.writes:
+                    raise SmdbOutcomeUnknown(
+                        f"{op.name}: fejlside uden SOAP-svar. Indberetningen kan være gemt i SMDB; afstem med Hent* "
+                        "før der sendes igen"
+                    ) from None
+                raise SmdbUnavailable(f"{op.name}: fejlside uden SOAP-svar") from None
             raise _fault(exc) from None
         except SecurityError:
             raise

@@ -42,7 +42,9 @@ class _ScrubCpr(logging.Filter):
 
 def install_log_scrubbing() -> None:
     """Idempotent: attach the CPR filter to zeep's chatty loggers."""
-    for name in ("zeep.transports", "zeep.wsdl.bindings.soap", "zeep"):
+    # A filter on a logger does not apply to its children's records, so every logger that can see an
+    # envelope is listed: zeep's transport and binding, and signxml, which logs canonicalised XML at DEBUG.
+    for name in ("zeep.transports", "zeep.wsdl.bindings.soap", "zeep", "signxml.processor", "urllib3.connectionpool"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _ScrubCpr) for f in logger.filters):
             logger.addFilter(_ScrubCpr())
