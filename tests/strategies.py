@@ -53,8 +53,10 @@ def kontaktforloeb(draw: st.DrawFn) -> dict[str, Any]:
     if kvinde:
         course["ANM"]["PersonGravidKode"] = draw(st.sampled_from(["01", "02", "99"]))
     if not draw(st.integers(0, 9)):  # some courses are closed without ever starting
-        course["AFSL"] = {"BehandlingAfsluttetDato": (anm + timedelta(days=draw(st.integers(0, 60)))).isoformat(),
-                          "BehandlingAfsluttetAarsagKode": "03"}
+        course["AFSL"] = {
+            "BehandlingAfsluttetDato": (anm + timedelta(days=draw(st.integers(0, 60)))).isoformat(),
+            "BehandlingAfsluttetAarsagKode": "03",
+        }
         return course
     dage = draw(st.integers(0, 60))
     iv_dato = anm + timedelta(days=dage)
@@ -64,7 +66,9 @@ def kontaktforloeb(draw: st.DrawFn) -> dict[str, Any]:
         "PersonGrundskoleuddannelseKode": draw(st.sampled_from([m.value for m in codes.Grundskole])),
         "PersonVideregaaendeUddannelseKode": draw(st.sampled_from([m.value for m in codes.VideregaaendeUddannelse])),
         "PersonUngdomsuddannelseKode": draw(st.sampled_from([m.value for m in codes.Ungdomsuddannelse])),
-        "PersonNogensindeDeltEllerDelerVaerktoejForTidenKode": draw(st.sampled_from([m.value for m in codes.DeltVaerktoej])),
+        "PersonNogensindeDeltEllerDelerVaerktoejForTidenKode": draw(
+            st.sampled_from([m.value for m in codes.DeltVaerktoej])
+        ),
         "PersonNogensindeTestetHCVKode": draw(st.sampled_from([m.value for m in codes.Testet])),
         "PersonNogensindeTestetHIVKode": draw(st.sampled_from([m.value for m in codes.Testet])),
         "PersonNogensindeSubstitutionsbehandlingKode": "02",
@@ -99,19 +103,30 @@ def kontaktforloeb(draw: st.DrawFn) -> dict[str, Any]:
     slut = iv_dato + timedelta(days=draw(st.integers(0, 100)))
     tilb = []
     for i in range(draw(st.integers(1, 3))):
-        t: dict[str, Any] = {"TilbudId": 1000 + i, "BehandlingTypeKode": draw(st.sampled_from(["04", "06"])),
-                             "TilbudTilknyttetBehandlingStartDato": iv_dato.isoformat()}
+        t: dict[str, Any] = {
+            "TilbudId": 1000 + i,
+            "BehandlingTypeKode": draw(st.sampled_from(["04", "06"])),
+            "TilbudTilknyttetBehandlingStartDato": iv_dato.isoformat(),
+        }
         tilb.append(t)
     if substitution:
-        tilb.append({"TilbudId": 1009, "BehandlingTypeKode": draw(st.sampled_from(["01", "07", "08", "05", "03"])),
-                     "TilbudTilknyttetBehandlingStartDato": iv_dato.isoformat(), "AutorisationKodeTekst": "0C4TX"})
+        tilb.append(
+            {
+                "TilbudId": 1009,
+                "BehandlingTypeKode": draw(st.sampled_from(["01", "07", "08", "05", "03"])),
+                "TilbudTilknyttetBehandlingStartDato": iv_dato.isoformat(),
+                "AutorisationKodeTekst": "0C4TX",
+            }
+        )
     if lukket:
         for t in tilb:
             t["TilbudTilknyttetBehandlingSlutDato"] = slut.isoformat()
         course["AFSL"] = {"BehandlingAfsluttetDato": slut.isoformat(), "BehandlingAfsluttetAarsagKode": "01"}
     course["TILB"] = tilb
-    risiko = substitution or injektion in ("03", "04", "05") or (
-        iv["PersonNogensindeDeltEllerDelerVaerktoejForTidenKode"] in ("03", "04", "05")
+    risiko = (
+        substitution
+        or injektion in ("03", "04", "05")
+        or (iv["PersonNogensindeDeltEllerDelerVaerktoejForTidenKode"] in ("03", "04", "05"))
     )
     if risiko and draw(st.booleans()):
         course["KvalHep"] = {"BehandlingVirusSmittevejeRaadgivetKode": "01"}

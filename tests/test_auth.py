@@ -34,8 +34,9 @@ def test_pkcs12_round_trip_and_wrong_password(tmp_path: Path, client_creds: Cred
     assert "hemmelig" not in repr(loaded) and "PRIVATE" not in repr(loaded)
 
 
-def test_pem_with_encrypted_key_and_key_mismatch(tmp_path: Path, client_creds: Credentials,
-                                                 server_creds: Credentials) -> None:
+def test_pem_with_encrypted_key_and_key_mismatch(
+    tmp_path: Path, client_creds: Credentials, server_creds: Credentials
+) -> None:
     cert_pem, key_pem = testcert.to_pem(client_creds, "pw")
     (tmp_path / "c.pem").write_bytes(cert_pem)
     (tmp_path / "k.pem").write_bytes(key_pem)

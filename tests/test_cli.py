@@ -39,8 +39,10 @@ def test_validate_json_format_lists_violations_and_exits_1(tmp_path: Path, capsy
     bad = ex.kontaktforloeb()
     del bad["IVÆR"]["PersonGrundskoleuddannelseKode"]
     bad["IVÆR"]["LaegesamtaleAfholdtDato"] = "2024-03-11"
-    code, out, _ = run(["validate", write(tmp_path, [ex.kontaktforloeb(kommunekode=147), bad]), "--today", TODAY,
-                        "--format", "json"], capsys)
+    code, out, _ = run(
+        ["validate", write(tmp_path, [ex.kontaktforloeb(kommunekode=147), bad]), "--today", TODAY, "--format", "json"],
+        capsys,
+    )
     assert code == 1
     result = json.loads(out)
     assert result["valid"] is False
@@ -64,8 +66,9 @@ def test_validate_future_date_uses_injected_today(tmp_path: Path, capsys: pytest
         ("", "ugyldig JSON"),
     ],
 )
-def test_unreadable_input_exits_2_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                       content: str, needle: str) -> None:
+def test_unreadable_input_exits_2_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, needle: str
+) -> None:
     p = tmp_path / "bad.json"
     p.write_text(content)
     code, out, err = run(["validate", str(p)], capsys)

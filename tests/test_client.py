@@ -133,8 +133,9 @@ def test_every_operation_hits_the_right_endpoint_with_its_soap_action(
             wsse.verify_envelope(env_el, [client_creds.certificate])
 
 
-def test_hent_results_are_typed_models_with_ids(app: Simulator, client_creds: Credentials,
-                                                server_creds: Credentials) -> None:
+def test_hent_results_are_typed_models_with_ids(
+    app: Simulator, client_creds: Credentials, server_creds: Credentials
+) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         stub(rsps, app, "https://smdbpreprodws.dst.dk")
         c = make(client_creds, server_creds)
@@ -256,7 +257,9 @@ def test_deep_nesting_is_refused_quickly() -> None:
 
     url = "https://smdbpreprodws.dst.dk/smdbwebservice/api/external/v1/securetokentest.svc"
     deep = b"<a>" * 100_000 + b"</a>" * 100_000
-    body = b"<s:Envelope xmlns:s='http://schemas.xmlsoap.org/soap/envelope/'><s:Body>" + deep + b"</s:Body></s:Envelope>"
+    body = (
+        b"<s:Envelope xmlns:s='http://schemas.xmlsoap.org/soap/envelope/'><s:Body>" + deep + b"</s:Body></s:Envelope>"
+    )
     with responses.RequestsMock() as rsps:
         rsps.add(responses.POST, url, body=body, status=200, content_type="text/xml")
         c = SmdbClient(retries=0, today=lambda: TODAY)
@@ -280,16 +283,18 @@ def test_strict_mode_requires_signed_answers(client_creds: Credentials, server_c
 def test_answer_signed_by_someone_else_is_refused(client_creds: Credentials, server_creds: Credentials) -> None:
     from smdb.auth import testcert
 
-    app = Simulator(trusted=[client_creds.certificate], server_credentials=testcert.generate("Falsk"),
-                    today=lambda: TODAY)
+    app = Simulator(
+        trusted=[client_creds.certificate], server_credentials=testcert.generate("Falsk"), today=lambda: TODAY
+    )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         stub(rsps, app, "https://smdbpreprodws.dst.dk")
         with pytest.raises(SecurityError, match="ikke betroet"):
             make(client_creds, server_creds).echo("x")
 
 
-def test_logging_masks_cpr_in_envelopes(app: Simulator, client_creds: Credentials, server_creds: Credentials,
-                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_logging_masks_cpr_in_envelopes(
+    app: Simulator, client_creds: Credentials, server_creds: Credentials, caplog: pytest.LogCaptureFixture
+) -> None:
     import logging
 
     caplog.set_level(logging.DEBUG)

@@ -115,8 +115,16 @@ def test_schema_shows_every_official_variable_with_codes_ranges_and_lengths() ->
     schema = json.loads(buf.getvalue())
     defs = schema["$defs"]
     props = {name: p for d in defs.values() for name, p in d.get("properties", {}).items()}
-    model_def = {"ANM": "Anmodning", "IVÆR": "Ivaerksaettelse", "TILB": "Tilbudstilknytning", "AFSL": "Afslutning",
-                 "KvalHep": "KvalHep", "INDS": "Indskrivning", "YDEL": "Ydelse", "UDSK": "Udskrivning"}
+    model_def = {
+        "ANM": "Anmodning",
+        "IVÆR": "Ivaerksaettelse",
+        "TILB": "Tilbudstilknytning",
+        "AFSL": "Afslutning",
+        "KvalHep": "KvalHep",
+        "INDS": "Indskrivning",
+        "YDEL": "Ydelse",
+        "UDSK": "Udskrivning",
+    }
     assert set(model_def) == set(FORM_FELTER)
     for form, infos in FORM_FELTER.items():
         form_props = defs[model_def[form]]["properties"]

@@ -27,10 +27,15 @@ json_values = st.recursive(
 
 
 @settings(max_examples=300, deadline=None)
-@given(kontaktforloeb(), st.sampled_from(["ANM", "IVÆR", "AFSL", "KvalHep", "kommunekode", "TILB"]), st.text(max_size=40),
-       json_values)
-def test_any_mutation_gives_violations_never_an_exception(course: dict[str, Any], form: str, key: str,
-                                                          value: Any) -> None:
+@given(
+    kontaktforloeb(),
+    st.sampled_from(["ANM", "IVÆR", "AFSL", "KvalHep", "kommunekode", "TILB"]),
+    st.text(max_size=40),
+    json_values,
+)
+def test_any_mutation_gives_violations_never_an_exception(
+    course: dict[str, Any], form: str, key: str, value: Any
+) -> None:
     target = course.get(form)
     if isinstance(target, dict):
         target[key] = value

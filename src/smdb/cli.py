@@ -324,13 +324,14 @@ def cmd_systemskifte(args: argparse.Namespace) -> int:
     client = make_client(args)
     kommune = _kommune(args)
     plan = (model1 if args.model == 1 else model2)(client, kommune, args.dato)
+    print(plan.text())
+    code = EXIT_OK
     if args.apply:
+        from smdb.reporting import print_summary
+
         result = plan.apply(client)
-        print(result.text())
+        print_summary(result)
         code = EXIT_OK if result.ok else EXIT_VIOLATIONS
-    else:
-        print(plan.text())
-        code = EXIT_OK
     if args.plan_out:
         Path(args.plan_out).write_text(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2, default=str))
         os.chmod(args.plan_out, 0o600)
@@ -417,8 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["text", "json"], default="text")
     s.set_defaults(func=cmd_indberet)
 
-    for name, fn, hjælp in (("whoami", cmd_whoami, "hvem kender SMDB os som"), ("check", cmd_check,
-                            "virker certifikat, endpoint og ur?")):
+    for name, fn, hjælp in (
+        ("whoami", cmd_whoami, "hvem kender SMDB os som"),
+        ("check", cmd_check, "virker certifikat, endpoint og ur?"),
+    ):
         s = sub.add_parser(name, help=hjælp)
         s.set_defaults(func=fn)
     s = sub.add_parser("echo", help="TokenTest Echo")
@@ -445,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kommune", type=int)
     s.add_argument("--apply", action="store_true", help="send afslutningerne (model 2); uden: kun plan")
     s.add_argument("--plan-out", dest="plan_out", help="skriv planen som JSON (ejer-læsbar fil)")
+    s.add_argument("--today", type=_dato, help="dags dato for reglerne (YYYY-MM-DD)")
     s.set_defaults(func=cmd_systemskifte)
 
     s = sub.add_parser("demo", help="kør en indberetning mod den indlejrede simulator")

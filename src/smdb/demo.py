@@ -26,7 +26,10 @@ def demo_courses() -> list[Kontaktforloeb]:
     broken = ex.kontaktforloeb(cpr="2010754321", kvinde=False, anmodningsdato=date(2025, 10, 6))
     del broken["TILB"][1]["AutorisationKodeTekst"]  # methadone without the doctor's authorisation id
     never_started = ex.kontaktforloeb(
-        cpr="1203991238", kvinde=False, anmodningsdato=date(2025, 5, 12), dage_til_ivaerksaettelse=None,
+        cpr="1203991238",
+        kvinde=False,
+        anmodningsdato=date(2025, 5, 12),
+        dage_til_ivaerksaettelse=None,
         afsluttet_efter_dage=20,
     )
     return [Kontaktforloeb.model_validate(c) for c in (closed, open_, broken, never_started)]

@@ -310,7 +310,8 @@ class _Progress:
             self.stream.write("\n")
 
 
-def print_summary(summary: Summary, fmt: str = "text", stream: TextIO = sys.stdout) -> None:
+def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
     if fmt == "json":
         json.dump(summary.to_dict(), stream, ensure_ascii=False, indent=2)
         stream.write("\n")

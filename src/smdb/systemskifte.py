@@ -75,15 +75,21 @@ class Systemskifteplan:
     def text(self) -> str:
         lines = [f"Systemskifte model {self.model}, kommune {self.kommunekode}, systemskiftedato {self.dato}"]
         if self.model == 2:
-            lines.append(f"{len(self.lukninger)} aktive forløb afsluttes pr. systemskiftedato (årsag 10 Anden, "
-                         f"'{SYSTEMSKIFTE_TEKST}'):")
+            lines.append(
+                f"{len(self.lukninger)} aktive forløb afsluttes pr. systemskiftedato (årsag 10 Anden, "
+                f"'{SYSTEMSKIFTE_TEKST}'):"
+            )
             for stored, closed in self.lukninger:
                 assert closed.afslutning is not None
                 lukkes = sum(1 for t in stored.tilbud if t.slutdato is None)
-                lines.append(f"  {mask(stored.cpr)} anmodning {stored.anmodningsdato}: {lukkes} åbne tilbud lukkes, "
-                             f"afslutning {closed.afslutning.afsluttet_dato}")
-            lines.append(f"Genregistrering i det nye system med startdato {self.dato + timedelta(days=1)}: "
-                         f"{len(self.genregistrering)} forløb")
+                lines.append(
+                    f"  {mask(stored.cpr)} anmodning {stored.anmodningsdato}: {lukkes} åbne tilbud lukkes, "
+                    f"afslutning {closed.afslutning.afsluttet_dato}"
+                )
+            lines.append(
+                f"Genregistrering i det nye system med startdato {self.dato + timedelta(days=1)}: "
+                f"{len(self.genregistrering)} forløb"
+            )
         else:
             lines.append(f"{len(self.sletninger)} aktive forløb skal slettes af DST (smdb@dst.dk) eller i SMDB-web;")
             lines.append("webservicen kan ikke slette (§5.1). Slet bagfra i denne rækkefølge pr. borger:")
@@ -147,14 +153,21 @@ def _genregistrering(f: Kontaktforloeb, start: date, *, behold_datoer: bool) -> 
     if "IVÆR" in data:
         iv = data["IVÆR"]
         iv["IvaerksatBehandlingDato"] = start.isoformat()
-        for k in ("LaegesamtaleAfholdtDato", "LaegesamtaleIkkeAfholdtAarsagTidsfristOverskredetKode",
-                  "LaegesamtaleIkkeAfholdtAarsagTidsfristOverskredetTekst", "BehandlingGarantiOverskredetAarsagKode",
-                  "BehandlingGarantiOverskredetAarsagTekst", "IvaerksatBehandlingDageSidenAnmodningKvantitet",
-                  "PersonIvaerksatBehandlingAlderKvantitet"):
+        for k in (
+            "LaegesamtaleAfholdtDato",
+            "LaegesamtaleIkkeAfholdtAarsagTidsfristOverskredetKode",
+            "LaegesamtaleIkkeAfholdtAarsagTidsfristOverskredetTekst",
+            "BehandlingGarantiOverskredetAarsagKode",
+            "BehandlingGarantiOverskredetAarsagTekst",
+            "IvaerksatBehandlingDageSidenAnmodningKvantitet",
+            "PersonIvaerksatBehandlingAlderKvantitet",
+        ):
             iv.pop(k, None)
         data["TILB"] = [
-            {**{k: v for k, v in t.items() if k != "TilbudTilknyttetBehandlingSlutDato"},
-             "TilbudTilknyttetBehandlingStartDato": start.isoformat()}
+            {
+                **{k: v for k, v in t.items() if k != "TilbudTilknyttetBehandlingSlutDato"},
+                "TilbudTilknyttetBehandlingStartDato": start.isoformat(),
+            }
             for t in data["TILB"]
             if "TilbudTilknyttetBehandlingSlutDato" not in t
         ]
@@ -165,8 +178,10 @@ def model2(client: SmdbClient, kommunekode: int, dato: date) -> Systemskifteplan
     plan = Systemskifteplan(2, dato, kommunekode)
     for f in aktive_forloeb(client, kommunekode):
         if f.anmodningsdato > dato:
-            plan.manuelle.append(f"{mask(f.cpr)}: anmodning {f.anmodningsdato} er efter systemskiftedatoen; "
-                                 "forløbet hører til det nye system")
+            plan.manuelle.append(
+                f"{mask(f.cpr)}: anmodning {f.anmodningsdato} er efter systemskiftedatoen; "
+                "forløbet hører til det nye system"
+            )
             continue
         tilb = [t if t.slutdato is not None else t.model_copy(update={"slutdato": dato}) for t in f.tilbud]
         # §6.1.5: when every offer was already closed, AFSL must equal the latest end date, not the cut-over.
@@ -181,7 +196,9 @@ def model2(client: SmdbClient, kommunekode: int, dato: date) -> Systemskifteplan
         closed = f.model_copy(update={"tilbud": tilb, "afslutning": afsl})
         problems = nye_brud(closed, f, [], client.today())
         if problems:
-            plan.manuelle.append(f"{mask(f.cpr)}: kan ikke afsluttes automatisk: " + "; ".join(v.message for v in problems))
+            plan.manuelle.append(
+                f"{mask(f.cpr)}: kan ikke afsluttes automatisk: " + "; ".join(v.message for v in problems)
+            )
             continue
         plan.lukninger.append((f, closed))
         plan.genregistrering.append(_genregistrering(f, dato + timedelta(days=1), behold_datoer=False))

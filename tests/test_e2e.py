@@ -1,0 +1,320 @@
+"""End to end over loopback: client, reporter, simulator and CLI together."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from smdb import eksempler as ex
+from smdb.auth import testcert
+from smdb.auth.certificates import Credentials
+from smdb.cli import main
+from smdb.client import SmdbClient
+from smdb.errors import SmdbRuleRejected, SmdbSecurityFault, ValidationFailed
+from smdb.journal import Journal
+from smdb.models import Kontaktforloeb
+from smdb.reporting import Reporter
+from smdb.sim import SimServer, Simulator, Store
+
+TODAY = date(2025, 6, 1)
+
+
+def course(**kw: Any) -> Kontaktforloeb:
+    return Kontaktforloeb.model_validate(ex.kontaktforloeb(**kw))
+
+
+def snapshot(sim: SimServer) -> dict[str, int]:
+    return {k: sim.app.store.count(k) for k in ("ANM", "IVÆR", "TILB", "KvalHep", "AFSL")}
+
+
+def test_full_lifecycle_open_then_close(sim: SimServer, client: SmdbClient) -> None:
+    r = Reporter(client)
+    open_ = course(afsluttet_efter_dage=None)
+    assert r.report(open_).status == "sent"
+    assert snapshot(sim) == {"ANM": 1, "IVÆR": 1, "TILB": 2, "KvalHep": 1, "AFSL": 0}
+    closed = course()
+    out = r.report(closed)
+    assert out.status == "sent"
+    assert out.sent == ["ret tilbud 1002", "ret tilbud 1001", "afslut behandling"]
+    assert snapshot(sim) == {"ANM": 1, "IVÆR": 1, "TILB": 2, "KvalHep": 1, "AFSL": 1}
+    (stored,) = client.hent_forloeb(closed.cpr, 101)
+    assert stored.afslutning is not None and all(t.slutdato for t in stored.tilbud)
+    assert r.report(closed).status == "already"
+
+
+def test_rerun_sends_nothing_even_without_journal(sim: SimServer, client: SmdbClient) -> None:
+    courses = [course(cpr=f"01018{i}1234", kommunekode=101) for i in range(5)]
+    assert Reporter(client).report_many(courses).count("sent") == 5
+    before = snapshot(sim)
+    summary = Reporter(client, Journal(None)).report_many(courses)
+    assert summary.count("already") == 5
+    assert snapshot(sim) == before
+
+
+def test_local_rejection_stores_nothing(sim: SimServer, client: SmdbClient) -> None:
+    bad = ex.kontaktforloeb()
+    del bad["IVÆR"]["PersonNogensindeTestetHCVKode"]
+    out = Reporter(client).report(Kontaktforloeb.model_validate(bad))
+    assert out.status == "rejected_local"
+    assert [v.code for v in out.violations] == ["hcv_test_paakraevet"]
+    assert sim.app.store.count() == 0
+
+
+def test_server_rejects_a_client_that_skips_validation(sim: SimServer, client: SmdbClient) -> None:
+    bad = ex.kontaktforloeb()
+    bad["IVÆR"]["AlkoholTypiskIndtagelsesmaadeKode"] = "01"
+    with pytest.raises(SmdbRuleRejected) as exc:
+        client.indsaet_ivaerksaettelse(Kontaktforloeb.model_validate(bad), validate_first=False)
+    assert exc.value.rule == "6.1.3"
+    assert "stof_ugyldig_indtagelsesmaade" in exc.value.message
+    assert sim.app.store.count() == 0
+    # a second open course for the same citizen is refused by the register (§6.1.2)
+    ok = course(afsluttet_efter_dage=None)
+    client.indsaet_ivaerksaettelse(ok)
+    with pytest.raises(SmdbRuleRejected, match="en_aaben_anmodning"):
+        client.indsaet_ivaerksaettelse(
+            course(afsluttet_efter_dage=None, anmodningsdato=date(2024, 4, 1)), validate_first=False
+        )
+    with pytest.raises(ValidationFailed):
+        client.indsaet_ivaerksaettelse(course(afsluttet_efter_dage=None, anmodningsdato=date(2024, 4, 1)))
+
+
+def test_unsigned_and_untrusted_requests_get_a_security_fault(sim: SimServer) -> None:
+    unsigned = SmdbClient(base_url=sim.url, credentials=None, today=lambda: TODAY)
+    with pytest.raises(SmdbSecurityFault, match="ikke signeret"):
+        unsigned.whoami()
+    stranger = SmdbClient(base_url=sim.url, credentials=testcert.generate("Fremmed"), today=lambda: TODAY)
+    with pytest.raises(SmdbSecurityFault, match="ikke betroet"):
+        stranger.echo("x")
+    assert sim.app.store.count() == 0
+
+
+def test_wsdl_is_served_with_the_local_address(sim: SimServer) -> None:
+    for version in ("v1", "v0"):
+        r = requests.get(f"{sim.url}/smdbwebservice/api/external/{version}/securehentdata.svc?singlewsdl", timeout=5)
+        assert r.status_code == 200
+        assert f"{sim.url}/smdbwebservice/api/external/{version}/securehentdata.svc".encode() in r.content
+    assert requests.get(f"{sim.url}/nope", timeout=5).status_code == 404
+
+
+def test_v0_endpoints_work(sim: SimServer) -> None:
+    assert sim.client(api_version="v0").echo("generics") == "generics"
+
+
+def test_batch_interrupted_midway_resumes_without_duplicates(
+    sim: SimServer, client: SmdbClient, tmp_path: Path
+) -> None:
+    courses = [course(cpr=f"0202{70 + i:02d}1234", kommunekode=101) for i in range(6)]
+    journal_path = tmp_path / "journal.db"
+    calls = {"n": 0}
+    real_call = client.call
+
+    def crashing_call(operation: str, **kw: Any) -> Any:
+        if OPERATION_WRITES(operation):
+            calls["n"] += 1
+            if calls["n"] == 14:  # in the middle of the third course
+                raise KeyboardInterrupt("strøm væk")
+        return real_call(operation, **kw)
+
+    client.call = crashing_call  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        Reporter(client, Journal(journal_path)).report_many(courses)
+    client.call = real_call  # type: ignore[method-assign]
+    partial = snapshot(sim)
+    assert 0 < partial["ANM"] < 6
+    summary = Reporter(client, Journal(journal_path)).report_many(courses)
+    assert summary.ok
+    assert snapshot(sim) == {"ANM": 6, "IVÆR": 6, "TILB": 12, "KvalHep": 6, "AFSL": 6}
+    for f in courses:
+        (stored,) = client.hent_forloeb(f.cpr, 101)
+        assert stored.afslutning == f.afslutning.model_copy(update={"smdb_id": stored.afslutning.smdb_id})
+    assert stat.S_IMODE(os.stat(journal_path).st_mode) == 0o600
+    assert "0202701234" not in journal_path.read_bytes().decode("latin-1")
+
+
+def OPERATION_WRITES(name: str) -> bool:  # noqa: N802 - reads like a predicate in the test
+    from smdb.soap.contract import OPERATIONS
+
+    return OPERATIONS[name].writes
+
+
+def test_deleting_is_refused_with_the_manual_route(sim: SimServer, client: SmdbClient) -> None:
+    r = Reporter(client)
+    r.report(course())
+    fewer = ex.kontaktforloeb()
+    del fewer["TILB"][0]
+    fewer["AFSL"]["BehandlingAfsluttetDato"] = fewer["TILB"][0]["TilbudTilknyttetBehandlingSlutDato"]
+    out = r.report(Kontaktforloeb.model_validate(fewer))
+    assert out.status == "refused"
+    assert out.reason is not None and "SMDB-web" in out.reason and "smdb@dst.dk" in out.reason
+
+
+def test_simulator_state_survives_a_restart(
+    tmp_path: Path, client_creds: Credentials, server_creds: Credentials
+) -> None:
+    db = tmp_path / "sim.db"
+
+    def server() -> SimServer:
+        app = Simulator(
+            Store(db), trusted=[client_creds.certificate], server_credentials=server_creds, today=lambda: TODAY
+        )
+        return SimServer(app, client_credentials=client_creds)
+
+    with server() as s1:
+        Reporter(s1.client(today=lambda: TODAY)).report(course())
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+    with server() as s2:
+        (stored,) = s2.client(today=lambda: TODAY).hent_forloeb(ex.CPR_KVINDE)
+        assert stored.afslutning is not None
+
+
+# ----------------------------------------------------------------------------- CLI against the simulator
+@pytest.fixture
+def cli_env(sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cert_pem, key_pem = testcert.to_pem(sim.client_credentials, "pw")
+    (tmp_path / "cert.pem").write_bytes(cert_pem)
+    (tmp_path / "key.pem").write_bytes(key_pem)
+    monkeypatch.setenv("SMDB_ENV", "local")
+    monkeypatch.setenv("SMDB_ENDPOINT", sim.url)
+    monkeypatch.setenv("SMDB_CERT", str(tmp_path / "cert.pem"))
+    monkeypatch.setenv("SMDB_KEY", str(tmp_path / "key.pem"))
+    monkeypatch.setenv("SMDB_CERT_PASSWORD", "pw")
+    monkeypatch.setenv("SMDB_KOMMUNEKODE", "101")
+    return tmp_path
+
+
+def test_cli_whoami_echo_check(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["whoami"]) == 0
+    assert "Cvr: 29189900" in capsys.readouterr().out
+    assert main(["echo", "hej"]) == 0
+    assert capsys.readouterr().out.strip() == "hej"
+    assert main(["check"]) == 0
+    assert "svarer" in capsys.readouterr().out
+
+
+def test_cli_indberet_dry_run_then_real_then_hent(
+    cli_env: Path, sim: SimServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = cli_env / "courses.json"
+    path.write_text(json.dumps([ex.kontaktforloeb(), ex.kontaktforloeb(cpr=ex.CPR_MAND, kvinde=False)]))
+    assert main(["indberet", str(path), "--dry-run", "--today", "2025-06-01"]) == 0
+    assert "planned" in capsys.readouterr().out
+    assert sim.app.store.count() == 0
+    assert (
+        main(["indberet", str(path), "--journal", str(cli_env / "j.db"), "--format", "json", "--today", "2025-06-01"])
+        == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["sent"] == 2 and result["failed"] == 0
+    assert main(["hent", "anmodninger", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["PersonIdentifikator"] for r in rows} == {"010190-****", "150685-****"}
+    assert main(["hent", "tilbud", "--format", "csv"]) == 0
+    assert "TilbudId" in capsys.readouterr().out
+
+
+def test_cli_indberet_reports_rejections_with_exit_1(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = ex.kontaktforloeb()
+    del bad["TILB"][1]["AutorisationKodeTekst"]
+    path = cli_env / "bad.json"
+    path.write_text(json.dumps(bad))
+    assert main(["indberet", str(path), "--today", "2025-06-01"]) == 1
+    assert "[9-TILB] AutorisationKodeTekst" in capsys.readouterr().out
+
+
+def test_cli_needs_endpoint_and_certificate(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for var in ("SMDB_ENV", "SMDB_ENDPOINT", "SMDB_CERT"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["--env", "local", "whoami"]) == 2
+    assert "--endpoint" in capsys.readouterr().err
+    assert main(["--env", "preprod", "whoami"]) == 2
+    assert "certifikat" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- systemskifte
+def _seed(client: SmdbClient) -> None:
+    r = Reporter(client)
+    assert r.report(course(afsluttet_efter_dage=None)).status == "sent"  # active, open offers
+    assert r.report(course(cpr=ex.CPR_MAND, kvinde=False, substitution=False)).status == "sent"  # closed
+    never = course(cpr="1203991238", kvinde=False, dage_til_ivaerksaettelse=None, afsluttet_efter_dage=None)
+    assert r.report(never).status == "sent"  # active, never started
+
+
+def test_systemskifte_model2_plan_then_apply(
+    cli_env: Path, sim: SimServer, client: SmdbClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed(client)
+    before = snapshot(sim)
+    plan_path = cli_env / "plan.json"
+    assert (
+        main(
+            [
+                "systemskifte",
+                "--model",
+                "2",
+                "--dato",
+                "2024-12-31",
+                "--plan-out",
+                str(plan_path),
+                "--today",
+                "2025-06-01",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "2 aktive forløb afsluttes" in out
+    assert snapshot(sim) == before  # nothing sent without --apply
+    plan = json.loads(plan_path.read_text())
+    assert stat.S_IMODE(os.stat(plan_path).st_mode) == 0o600
+    assert {c["ANM"]["BehandlingAnmodningDato"] for c in plan["genregistrering"]} == {"2025-01-01"}
+    assert main(["systemskifte", "--model", "2", "--dato", "2024-12-31", "--apply", "--today", "2025-06-01"]) == 0
+    capsys.readouterr()
+    stored = {str(f.cpr): f for cpr in (ex.CPR_KVINDE, "1203991238") for f in client.hent_forloeb(cpr)}
+    for f in stored.values():
+        assert f.afslutning is not None
+        assert f.afslutning.aarsag.value == "10" and f.afslutning.aarsag_tekst == "Systemskifte"
+        assert f.afslutning.afsluttet_dato == date(2024, 12, 31)
+        assert all(t.slutdato == date(2024, 12, 31) for t in f.tilbud)
+    # applying again sends nothing; the re-registration plan passes the rules once the old courses are closed
+    assert main(["systemskifte", "--model", "2", "--dato", "2024-12-31", "--apply", "--today", "2025-06-01"]) == 0
+    assert "0 aktive forløb afsluttes" in capsys.readouterr().out
+    path = cli_env / "nye.json"
+    path.write_text(json.dumps(plan["genregistrering"]))
+    assert main(["indberet", str(path), "--today", "2025-06-01"]) == 0
+
+
+def test_systemskifte_model1_lists_deletions_and_cannot_apply(
+    cli_env: Path, sim: SimServer, client: SmdbClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed(client)
+    before = snapshot(sim)
+    assert main(["systemskifte", "--model", "1", "--dato", "2024-12-31", "--today", "2025-06-01"]) == 0
+    out = capsys.readouterr().out
+    lines = [line.strip() for line in out.splitlines() if line.startswith("  010190")]
+    assert [line.split()[1] for line in lines] == [
+        "KvalHep",
+        "Tilbudstilknytning",
+        "Tilbudstilknytning",
+        "Iværksættelse",
+        "Anmodning",
+    ]
+    assert main(["systemskifte", "--model", "1", "--dato", "2024-12-31", "--apply", "--today", "2025-06-01"]) == 1
+    assert "SMDB-web" in capsys.readouterr().out
+    assert snapshot(sim) == before
+
+
+def test_aktivliste(cli_env: Path, client: SmdbClient, capsys: pytest.CaptureFixture[str]) -> None:
+    _seed(client)
+    assert main(["aktivliste", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(r["PersonIdentifikator"] for r in rows) == ["010190-****", "120399-****"]
