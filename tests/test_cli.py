@@ -92,7 +92,7 @@ def test_wrong_types_unknown_fields_and_codes_are_violations_naming_the_field(
     c["IVÆR"]["PersonBoernMedKontaktKvantitet"] = "to"
     c["IVÆR"]["Ukendt"] = True
     c["TILB"] = "ikke en liste"
-    code, out, err = run(["validate", write(tmp_path, c), "--format", "json", "--today", TODAY], capsys)
+    code, out, _err = run(["validate", write(tmp_path, c), "--format", "json", "--today", TODAY], capsys)
     assert code == 1
     msgs = [v["message"] for v in json.loads(out)["violations"]]
     assert any("[1-ANM] PersonKoenKode" in m for m in msgs)

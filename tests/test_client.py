@@ -248,7 +248,7 @@ def test_hostile_xml_answers_are_refused(body: bytes) -> None:
     with responses.RequestsMock() as rsps:
         rsps.add(responses.POST, url, body=body, status=200, content_type="text/xml")
         c = SmdbClient(retries=0, today=lambda: TODAY)
-        with pytest.raises(SmdbUnavailable, match="DTD|XML"):
+        with pytest.raises(SmdbUnavailable, match=r"DTD|XML"):
             c.echo("x")
 
 

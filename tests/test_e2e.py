@@ -117,7 +117,7 @@ def test_batch_interrupted_midway_resumes_without_duplicates(
     real_call = client.call
 
     def crashing_call(operation: str, **kw: Any) -> Any:
-        if OPERATION_WRITES(operation):
+        if writes(operation):
             calls["n"] += 1
             if calls["n"] == 14:  # in the middle of the third course
                 raise KeyboardInterrupt("strøm væk")
@@ -139,7 +139,7 @@ def test_batch_interrupted_midway_resumes_without_duplicates(
     assert "0202701234" not in journal_path.read_bytes().decode("latin-1")
 
 
-def OPERATION_WRITES(name: str) -> bool:  # noqa: N802 - reads like a predicate in the test
+def writes(name: str) -> bool:
     from smdb.soap.contract import OPERATIONS
 
     return OPERATIONS[name].writes

@@ -8,6 +8,7 @@ an internal error), and CPR numbers are masked in everything printed to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import logging
@@ -358,10 +359,8 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
         Path(args.server_cert_out).write_bytes(server.server_certificate.public_bytes(serialization.Encoding.PEM))
     print(f"SMDB-simulator på {server.url} (Ctrl-C stopper)", flush=True)
     print(f"  SMDB_ENDPOINT={server.url}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK
 
 
@@ -487,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_VIOLATIONS
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback, no CPR
+    except Exception as exc:
         if os.environ.get("SMDB_DEBUG"):
             raise
         print(f"smdb: intern fejl ({type(exc).__name__}): {scrub(str(exc))[:300]}", file=sys.stderr)

@@ -340,7 +340,8 @@ class SmdbClient:
         return mapping.saml_forloeb(anm, ivs, tilb, kval, kommunekode)
 
     def _forloeb_med_anmodning(self, anmodning_id: int) -> tuple[Kontaktforloeb, list[Kontaktforloeb]]:
-        (anm,) = self.hent_anmodninger(anmodning_id=anmodning_id) or [None]
+        found = self.hent_anmodninger(anmodning_id=anmodning_id)
+        anm = found[0] if found else None
         if anm is None:
             raise SmdbFault("REFERENCE", f"AnmodningId {anmodning_id} findes ikke i SMDB")
         alle = self.hent_forloeb(anm.record.cpr, anm.record.kommunekode)
@@ -350,7 +351,8 @@ class SmdbClient:
         raise SmdbFault("REFERENCE", f"AnmodningId {anmodning_id} findes ikke i SMDB")  # pragma: no cover
 
     def _forloeb_med_ivaerksaettelse(self, ivaerksaettelse_id: int) -> tuple[Kontaktforloeb, list[Kontaktforloeb]]:
-        (iv,) = self.hent_ivaerksaettelser(ivaerksaettelse_id=ivaerksaettelse_id) or [None]
+        found = self.hent_ivaerksaettelser(ivaerksaettelse_id=ivaerksaettelse_id)
+        iv = found[0] if found else None
         if iv is None or iv.anmodning_id is None:
             raise SmdbFault("REFERENCE", f"IvaerksaettelseId {ivaerksaettelse_id} findes ikke i SMDB")
         return self._forloeb_med_anmodning(iv.anmodning_id)
@@ -439,14 +441,14 @@ class SmdbClient:
 
     def indsaet_indskrivning(self, indskrivning: Indskrivning, *, validate_first: bool = True) -> IndsaetResultat:
         if validate_first:
-            self._kontroller_indskrivning(Indskrivningsforloeb(INDS=indskrivning))
+            self._kontroller_indskrivning(Indskrivningsforloeb(indskrivning=indskrivning))
         return mapping.indsaet_resultat(self.call("IndsaetIndskrivning", Indskrivning=mapping.to_wire(indskrivning)))
 
     def indsaet_ydelse(
         self, ydelse: Ydelse, indskrivning: Hentet[Indskrivning], *, validate_first: bool = True
     ) -> IndsaetResultat:
         if validate_first:
-            self._kontroller_indskrivning(Indskrivningsforloeb(INDS=indskrivning.record, YDEL=[ydelse]))
+            self._kontroller_indskrivning(Indskrivningsforloeb(indskrivning=indskrivning.record, ydelser=[ydelse]))
         payload = mapping.to_wire(ydelse, IndskrivningId=indskrivning.record.smdb_id)
         return mapping.indsaet_resultat(self.call("IndsaetYdelse", Ydelse=payload))
 
@@ -460,7 +462,7 @@ class SmdbClient:
     ) -> IndsaetResultat:
         if validate_first:
             self._kontroller_indskrivning(
-                Indskrivningsforloeb(INDS=indskrivning.record, YDEL=ydelser, UDSK=udskrivning)
+                Indskrivningsforloeb(indskrivning=indskrivning.record, ydelser=ydelser, udskrivning=udskrivning)
             )
         payload = mapping.to_wire(udskrivning, IndskrivningId=indskrivning.record.smdb_id)
         return mapping.indsaet_resultat(self.call("AfslutIndskrivning", Udskrivning=payload))

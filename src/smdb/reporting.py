@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TextIO
 
 from smdb.client import SmdbClient
@@ -109,7 +110,7 @@ def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[St
     steps: list[Step] = []
     if stored is None:
         what = "anmodning" + (" og iværksættelse" if target.ivaerksaettelse else "")
-        steps.append(Step("ANM/IVÆR", f"indsæt {what}", lambda c, ids: _send_anm(c, ids, target, None)))
+        steps.append(Step("ANM/IVÆR", f"indsæt {what}", partial(_send_anm, f=target)))
     else:
         if stored.ivaerksaettelse is not None and target.ivaerksaettelse is None:
             return [], "SMDB har en iværksættelse, som fagsystemet ikke har. " + MANUEL_SLETNING
@@ -125,7 +126,7 @@ def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[St
                 Step(
                     "ANM/IVÆR",
                     "ret anmodning/iværksættelse" if stored.ivaerksaettelse or not iv else "indsæt iværksættelse",
-                    lambda c, ids, ret=ret: _send_anm(c, ids, ret, stored),
+                    partial(_send_anm, f=ret),
                 )
             )
     stored_tilb = list(stored.tilbud) if stored else []
@@ -134,14 +135,12 @@ def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[St
     for t in target.tilbud:
         match = next((s for s in stored_tilb if _tilb_key(s) == _tilb_key(t)), None)
         if match is None:
-            inserts.append(
-                (t.startdato, Step("TILB", f"tilknyt tilbud {t.tilbud_id}", lambda c, ids, t=t: _send_tilb(c, ids, t)))
-            )
+            inserts.append((t.startdato, Step("TILB", f"tilknyt tilbud {t.tilbud_id}", partial(_send_tilb, t=t))))
             continue
         stored_tilb.remove(match)
         if not _same(t, match):
             upd = t.model_copy(update={"smdb_id": match.smdb_id})
-            updates.append(Step("TILB", f"ret tilbud {t.tilbud_id}", lambda c, ids, upd=upd: _send_tilb(c, ids, upd)))
+            updates.append(Step("TILB", f"ret tilbud {t.tilbud_id}", partial(_send_tilb, t=upd)))
     if stored_tilb:
         return [], (f"SMDB har {len(stored_tilb)} tilbudstilknytning(er), som fagsystemet ikke har. " + MANUEL_SLETNING)
     # Closing offers before opening new ones keeps every intermediate state valid (§6.1.4 c); inserting the
@@ -157,7 +156,7 @@ def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[St
             Step(
                 "KvalHep",
                 "indsæt KvalHep" if stored_k is None else "ret KvalHep",
-                lambda c, ids, k=k: _send_kvalhep(c, ids, k),
+                partial(_send_kvalhep, k=k),
             )
         )
     stored_a = stored.afslutning if stored else None
@@ -172,13 +171,13 @@ def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[St
             Step(
                 "AFSL",
                 "afslut behandling" if stored_a is None else "ret afslutning",
-                lambda c, ids, a=a: _send_afsl(c, ids, a),
+                partial(_send_afsl, a=a),
             )
         )
     return steps, None
 
 
-def _send_anm(c: SmdbClient, ids: dict[str, int], f: Kontaktforloeb, stored: Kontaktforloeb | None) -> Any:
+def _send_anm(c: SmdbClient, ids: dict[str, int], f: Kontaktforloeb) -> Any:
     r = c.indsaet_ivaerksaettelse(f, validate_first=False)
     ids["anmodning"] = r.anmodning_id or ids.get("anmodning", 0)
     if r.ivaerksaettelse_id:

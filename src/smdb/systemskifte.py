@@ -188,10 +188,10 @@ def model2(client: SmdbClient, kommunekode: int, dato: date) -> Systemskifteplan
         alle_lukket = bool(f.tilbud) and all(t.slutdato is not None for t in f.tilbud)
         afsl_dato = max(t.slutdato for t in f.tilbud if t.slutdato) if alle_lukket else dato
         afsl = Afslutning(
-            BehandlingAfsluttetDato=afsl_dato,
-            BehandlingAfsluttetStatusKode=AfsluttetStatus.IKKE_FAERDIGBEHANDLET,
-            BehandlingAfsluttetAarsagKode=AfsluttetAarsag.ANDEN,
-            BehandlingAfsluttetAarsagTekst=SYSTEMSKIFTE_TEKST,
+            afsluttet_dato=afsl_dato,
+            status=AfsluttetStatus.IKKE_FAERDIGBEHANDLET,
+            aarsag=AfsluttetAarsag.ANDEN,
+            aarsag_tekst=SYSTEMSKIFTE_TEKST,
         )
         closed = f.model_copy(update={"tilbud": tilb, "afslutning": afsl})
         problems = nye_brud(closed, f, [], client.today())

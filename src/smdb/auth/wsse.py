@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from lxml import etree
-from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLSigner, XMLVerifier
+from signxml.algorithms import DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
 from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.signer import XMLSigner
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from smdb.auth.certificates import Credentials
 from smdb.errors import SecurityError
@@ -84,13 +86,7 @@ def sign_envelope(
     return envelope
 
 
-def _detached() -> object:
-    from signxml import methods
-
-    return methods.detached
-
-
-_DETACHED = _detached()
+_DETACHED = SignatureConstructionMethod.detached
 
 
 def signing_certificate(envelope: etree._Element) -> x509.Certificate | None:

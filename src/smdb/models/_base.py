@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from pydantic_core import PydanticCustomError
@@ -61,13 +61,10 @@ def felt(felt_id: str, variabel: str, default: Any = None, **constraints: Any) -
     )
 
 
-M = TypeVar("M", bound=type[BaseModel])
-
-
 def registrer(form: str) -> Any:
     """Class decorator: record every field of a form in :data:`FELTER` under all its spellings."""
 
-    def deco(cls: M) -> M:
+    def deco(cls: Any) -> Any:
         infos: list[FeltInfo] = []
         for attr, f in cls.model_fields.items():
             extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}

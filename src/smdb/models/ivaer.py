@@ -108,7 +108,7 @@ _Stofmatrix: Any = create_model("_Stofmatrix", __base__=SmdbModel, **_stof_felte
 
 
 @registrer("IVÆR")
-class Ivaerksaettelse(_Stofmatrix):  # type: ignore[misc]
+class Ivaerksaettelse(_Stofmatrix):
     """The start of treatment: one per anmodning (§6.1.3).
 
     2-IVÆR and 3-IVÆR are derived from the anmodning and the CPR number; see

@@ -164,7 +164,8 @@ class Simulator:
             if plan is not None:
                 injected = plan.before(op)
                 if injected is not None:
-                    return injected(start_response)
+                    early: Iterable[bytes] = injected(start_response)
+                    return early
             try:
                 envelope = etree.fromstring(body, PARSER)
             except etree.XMLSyntaxError:
@@ -190,7 +191,8 @@ class Simulator:
         if plan is not None:
             injected = plan.after(op, payload)
             if injected is not None:
-                return injected(start_response)
+                late: Iterable[bytes] = injected(start_response)
+                return late
         start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(payload)))])
         return [payload]
 
@@ -244,8 +246,8 @@ class Simulator:
             cert = verify_envelope(envelope, self.trusted, now=self.clock())
         except SecurityError as exc:
             if not self.require_signature:
-                cert = signing_certificate(envelope)
-                return Caller(cert.subject.rfc4514_string() if cert else "anonym", cert)
+                claimed = signing_certificate(envelope)
+                return Caller(claimed.subject.rfc4514_string() if claimed else "anonym", claimed)
             raise SimFault("SIKKERHED", str(exc)) from None
         return Caller(cert.subject.rfc4514_string(), cert)
 
@@ -585,7 +587,7 @@ class Simulator:
             others = [
                 self._indskrivningsforloeb(r) for r in self.store.find("INDS", cpr=str(i.cpr)) if r.id != i.smdb_id
             ]
-            self._check_inds(Indskrivningsforloeb(INDS=i), None, others)
+            self._check_inds(Indskrivningsforloeb(indskrivning=i), None, others)
             if i.smdb_id is not None:
                 self._inds_row(i.smdb_id)
                 self.store.update(i.smdb_id, self._stored(i))

@@ -49,7 +49,9 @@ class SimServer:
         if self.app.server_credentials is None:
             self.app.server_credentials = testcert.generate("Danmarks Statistik SMDB-simulator", "10103940")
         self._server = make_server(host, port, self.app, server_class=_ThreadingServer, handler_class=_Handler)
-        self.host, self.port = self._server.server_address[:2]
+        address = self._server.server_address
+        self.host = address[0].decode() if isinstance(address[0], bytes) else str(address[0])
+        self.port = int(address[1])
         self._thread: threading.Thread | None = None
 
     @property

@@ -112,7 +112,7 @@ class Store:
             args.append(value)
         with self._lock:
             cur = self._db.execute(f"{sql} WHERE {' AND '.join(clauses)} ORDER BY id", args)
-            return [Row(*r[:7], json.loads(r[7])) for r in cur.fetchall()]
+            return [Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in cur.fetchall()]
 
     def count(self, kind: str | None = None) -> int:
         with self._lock:

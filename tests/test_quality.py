@@ -1,0 +1,36 @@
+"""The code-quality gates run with the tests, so CI enforces them: ruff clean and mypy (strict) clean."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_ruff_clean() -> None:
+    proc = run("ruff", "check", "src", "tests")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy_strict_clean() -> None:
+    proc = run("mypy")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_shipped_wsdls_are_generated_from_the_contract() -> None:
+    from smdb.soap.contract import SERVICES, WSDL_DIR, build_wsdl, wsdl_filename
+
+    for key in SERVICES:
+        assert (WSDL_DIR / wsdl_filename(key)).read_bytes() == build_wsdl(key), (
+            f"{key}: run python -m smdb.soap.contract to regenerate"
+        )
+
+
+def test_package_is_typed() -> None:
+    assert (ROOT / "src" / "smdb" / "py.typed").exists()
