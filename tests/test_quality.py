@@ -34,3 +34,11 @@ def test_shipped_wsdls_are_generated_from_the_contract() -> None:
 
 def test_package_is_typed() -> None:
     assert (ROOT / "src" / "smdb" / "py.typed").exists()
+
+
+def test_rules_documentation_is_current() -> None:
+    from smdb.rules._docs import render
+
+    assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == render(), (
+        "run python -m smdb.rules._docs > docs/rules.md"
+    )

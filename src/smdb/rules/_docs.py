@@ -1,0 +1,60 @@
+"""Generate docs/rules.md from the rule registry, so the documentation cannot drift from the code.
+
+``python -m smdb.rules._docs > docs/rules.md``
+"""
+
+from __future__ import annotations
+
+from smdb.rules import REGLER
+
+HEADER = """# Business rules
+
+Every rule the library checks before anything is sent, generated from the rule registry
+(`python -m smdb.rules._docs > docs/rules.md`; a test keeps this file current). Each rule has a test that
+fails on exactly that rule and one that passes nearby: `tests/test_rules.py::test_rule_fails[<code>]` and
+`tests/test_rules.py::test_rule_passes[<code>]`.
+
+Section `3` rules are the table constraints of §3.1 (ANM, IVÆR, TILB, AFSL), §3.2 (INDS, YDEL, UDSK) and §3.3
+(KvalHep) found while parsing; their violations carry the precise section of the form.
+
+## §6.2 – courses requested before 2019-07-01
+
+A course whose anmodningsdato (2-ANM) is before 2019-07-01 was reported on the old, non-sanitised forms. For
+such a course the library checks dates and structure (§6.1.1, §6.1.2, the date relations of §6.1.3, and
+§6.1.4, §6.1.5, §6.1.8) but not the content rules of the sanitised IVÆR (lægesamtale, behandlingsgaranti,
+screening, education, the 18-IVÆR matrix, main substance, injection, tests, substitution), which did not exist
+in that form. The old answer options of 4-IVÆR, 6-IVÆR, 31-IVÆR, 2-AFSL, 3-AFSL and 7-TILB are not given in the
+specification, so the models accept only the current codes; correct old courses with other codes in SMDB-web.
+ASI (`IndsaetAsi`, `HentAsiFor*`) exists only for such courses and is passed through unchecked.
+
+## Rules that the specification states twice
+
+- §6.1.3 c (1-IVÆR not after 1-AFSL) and §6.1.5 (1-AFSL not before 1-IVÆR) are one condition: `afsl_foer_ivaer`.
+- §6.1.4 (4-TILB required and not after 1-AFSL) and §6.1.5 (no open TILB; 1-AFSL not before the latest 4-TILB):
+  `tilb_slut_mangler_ved_afsl` and `tilb_slut_efter_afsl`.
+- §6.1.6 (5) and §6.1.7 (6) (no UDSK with open YDEL): `udsk_aabne_ydelser`; §6.1.6 (4) and §6.1.7 (5):
+  `udsk_foer_ydel_slut`; §6.1.6 (6) and §6.1.7 (4): `ydel_start_foer_inds`.
+- §6.1.3 "ordinerede stoffer kan ikke angives som hovedstof" is the code list of 20-IVÆR, which has no code
+  for them: a code outside it is `kode_ugyldig` on 20-IVÆR.
+
+| Section | Felt-IDs | Code | Rule | Tests |
+|---|---|---|---|---|
+"""
+
+
+def _key(section: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in section.split("."))
+
+
+def render() -> str:
+    rows = []
+    for r in sorted(REGLER.values(), key=lambda r: (_key(r.afsnit), r.kode)):
+        felter = ", ".join(r.felter) or "(the field in error)"
+        tests = f"`test_rule_fails[{r.kode}]`, `test_rule_passes[{r.kode}]`"
+        beskrivelse = r.beskrivelse.replace("|", "\\|")
+        rows.append(f"| {r.afsnit} | {felter} | `{r.kode}` | {beskrivelse} | {tests} |")
+    return HEADER + "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(render(), end="")
