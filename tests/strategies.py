@@ -100,7 +100,7 @@ def kontaktforloeb(draw: st.DrawFn) -> dict[str, Any]:
     course["IVÆR"] = iv
     substitution = draw(st.booleans())
     lukket = draw(st.booleans())
-    slut = iv_dato + timedelta(days=draw(st.integers(0, 100)))
+    slut = min(iv_dato + timedelta(days=draw(st.integers(0, 100))), TODAY)
     tilb = []
     for i in range(draw(st.integers(1, 3))):
         t: dict[str, Any] = {

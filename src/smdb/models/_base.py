@@ -100,6 +100,8 @@ class SmdbModel(BaseModel):
         extra="forbid",
         validate_assignment=True,
         use_enum_values=False,
+        # A ValidationError printed by a caller must not carry a CPR number (or any other personal value).
+        hide_input_in_errors=True,
     )
     FORM: ClassVar[str] = ""
 
