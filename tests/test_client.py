@@ -229,10 +229,17 @@ def test_read_timeout_on_write_is_unknown_outcome(client_creds: Credentials) -> 
         assert len(rsps.calls) == 1
 
 
-def test_timeouts_are_set_on_every_call() -> None:
+def test_timeouts_and_tls_verification_are_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     c = SmdbClient(timeout=(3.0, 20.0))
     assert c.transport.operation_timeout == (3.0, 20.0)
     assert c.session.verify is True
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/custom.pem")
+    assert SmdbClient().session.verify == "/etc/ssl/custom.pem"
+    assert SmdbClient(verify="my-ca.pem").session.verify == "my-ca.pem"
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.kommune.local:3128")
+    assert SmdbClient().session.proxies.get("https") == "http://proxy.kommune.local:3128"
 
 
 XXE = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>

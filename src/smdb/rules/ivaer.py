@@ -288,7 +288,7 @@ def _stoffer(f: Kontaktforloeb, iv: Ivaerksaettelse) -> Iterator[Violation]:
     for row in iv.stofbrug():
         if not row.udfyldt:
             continue
-        info = row.stof.info
+        info = row.info
         if row.stof is Stof.ANDRE_STOFFER:
             andre_besvaret = True
         if not row.komplet:

@@ -37,7 +37,11 @@ class _Handler(WSGIRequestHandler):
         if not self.parse_request():
             return
         handler = ServerHandler(
-            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True  # type: ignore[arg-type]
+            self.rfile,
+            self.wfile,
+            self.get_stderr(),
+            self.get_environ(),
+            multithread=True,  # type: ignore[arg-type]
         )
         handler.http_version = "1.1"
         handler.request_handler = self  # type: ignore[attr-defined]

@@ -1,0 +1,121 @@
+"""Per-call client overhead with the HTTP layer stubbed, beside a baseline of building the same envelope with
+lxml alone, in the same run; and client construction time.
+
+Target (issue 3): under 5 ms per signed call (model -> signed envelope -> parsed, verified result) and client
+construction under 200 ms.
+
+    python benchmarks/bench_client.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from typing import Any
+
+import requests
+from _common import measure
+from lxml import etree
+
+from smdb import eksempler as ex
+from smdb.client import SmdbClient
+from smdb.models import Kontaktforloeb
+from smdb.sim import SimServer
+from smdb.soap import mapping
+from smdb.soap.contract import NS
+from smdb.soap.transport import load_document
+
+TODAY = date(2025, 6, 1)
+N = 300
+
+
+class CannedSession(requests.Session):
+    """Answers every POST with one recorded (signed) SMDB answer: no socket, no server."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def post(self, url: Any, data: Any = None, json: Any = None, **kwargs: Any) -> requests.Response:
+        r = requests.Response()
+        r.status_code = 200
+        r._content = self.body
+        r.headers["Content-Type"] = "text/xml; charset=utf-8"
+        r.url = url
+        return r
+
+
+def record_answer() -> tuple[bytes, Any, SimServer]:
+    """One real IndsaetTilbudstilknytning answer from the simulator, signed by it."""
+    sim = SimServer().start()
+    client = sim.client(today=lambda: TODAY)
+    course = Kontaktforloeb.model_validate(ex.kontaktforloeb(afsluttet_efter_dage=None))
+    r = client.indsaet_ivaerksaettelse(course)
+    captured: dict[str, bytes] = {}
+    real_post = client.session.post
+
+    def spy(*a: Any, **kw: Any) -> requests.Response:
+        resp = real_post(*a, **kw)
+        captured["body"] = resp.content
+        return resp
+
+    client.session.post = spy  # type: ignore[method-assign]
+    t = course.tilbud[0].model_copy(update={"tilbud_id": 1003})
+    client.indsaet_tilbudstilknytning(t, r.ivaerksaettelse_id or 0, validate_first=False)
+    return captured["body"], (t, r.ivaerksaettelse_id), sim
+
+
+def lxml_baseline(t: Any, iv_id: int) -> bytes:
+    soap = "http://schemas.xmlsoap.org/soap/envelope/"
+    env = etree.Element(f"{{{soap}}}Envelope", nsmap={"soap-env": soap})
+    body = etree.SubElement(env, f"{{{soap}}}Body")
+    op = etree.SubElement(body, f"{{{NS}}}IndsaetTilbudstilknytning")
+    rec = etree.SubElement(op, f"{{{NS}}}Tilbudstilknytning")
+    for k, v in mapping.to_wire(t, IvaerksaettelseId=iv_id).items():
+        etree.SubElement(rec, f"{{{NS}}}{k}").text = str(v).lower() if isinstance(v, bool) else str(v)
+    return etree.tostring(env)
+
+
+def main() -> int:
+    body, (t, iv_id), sim = record_answer()
+    try:
+        client = sim.client(today=lambda: TODAY, session=CannedSession(body))
+        client.indsaet_tilbudstilknytning(t, iv_id, validate_first=False)  # warm-up: zeep service built
+
+        def signed_calls() -> None:
+            for _ in range(N):
+                client.indsaet_tilbudstilknytning(t, iv_id, validate_first=False)
+
+        def baseline() -> None:
+            for _ in range(N):
+                lxml_baseline(t, iv_id)
+
+        t_client = measure(signed_calls) / N * 1000
+        t_base = measure(baseline) / N * 1000
+
+        load_document.cache_clear()
+        started = time.perf_counter()
+        cold = SmdbClient(credentials=sim.client_credentials)
+        for svc in ("HentData", "IndsaetData", "TokenTest"):
+            cold._service(svc)
+        t_cold = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        warm = SmdbClient(credentials=sim.client_credentials)
+        for svc in ("HentData", "IndsaetData", "TokenTest"):
+            warm._service(svc)
+        t_warm = (time.perf_counter() - started) * 1000
+    finally:
+        sim.stop()
+    print(f"baseline, same envelope with lxml alone (unsigned, not sent): {t_base:6.3f} ms/call")
+    print(f"SmdbClient signed call, HTTP stubbed (sign, send, parse, verify): {t_client:6.3f} ms/call  (target < 5)")
+    print(f"overhead over the baseline: {t_client / t_base:6.1f} x")
+    print(f"client construction incl. all three services, WSDLs parsed (cold): {t_cold:6.1f} ms")
+    print(f"client construction incl. all three services, WSDLs cached (warm): {t_warm:6.1f} ms  (target < 200)")
+    ok = t_client < 5 and t_warm < 200
+    print("target met" if ok else "target NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

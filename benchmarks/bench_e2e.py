@@ -1,0 +1,105 @@
+"""End-to-end reporting against the simulator on loopback, beside a baseline of raw HTTP posts of the same,
+pre-built (already signed) envelopes, in the same run; and the client from 8 threads at once.
+
+Target (issue 4): at least 50 full courses per second single-threaded. The simulator runs in the same process,
+so its work (signature verification, rule checks, SQLite, signing the answer) is part of every figure.
+
+    python benchmarks/bench_e2e.py [N]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+import requests
+from _common import full_courses
+
+from smdb.models import Kontaktforloeb
+from smdb.reporting import Reporter
+from smdb.sim import SimServer, Simulator
+
+TODAY = date(2025, 6, 1)
+
+
+def server(creds: Any = None) -> SimServer:
+    sim = SimServer(client_credentials=creds)
+    sim.app.today = lambda: TODAY
+    return sim.start()
+
+
+def counts(sim: SimServer) -> dict[str, int]:
+    return {k: sim.app.store.count(k) for k in ("ANM", "IVÆR", "TILB", "KvalHep", "AFSL")}
+
+
+def main(n: int = 300) -> int:
+    courses = [Kontaktforloeb.model_validate(c) for c in full_courses(n)]
+    expected = {"ANM": n, "IVÆR": n, "TILB": 2 * n, "KvalHep": n, "AFSL": n}
+
+    # 1) the library, single-threaded, recording what goes over the wire
+    sim = server()
+    client = sim.client(today=lambda: TODAY)
+    sent: list[tuple[str, str, bytes]] = []
+    real_post = client.session.post
+
+    def recording_post(url: Any, data: Any = None, **kw: Any) -> requests.Response:
+        sent.append((url, kw["headers"]["SOAPAction"], data))
+        return real_post(url, data=data, **kw)
+
+    client.session.post = recording_post  # type: ignore[method-assign]
+    reporter = Reporter(client)
+    started = time.perf_counter()
+    summary = reporter.report_many(courses)
+    t_lib = time.perf_counter() - started
+    assert summary.count("sent") == n and counts(sim) == expected, (summary.text(), counts(sim))
+    sim.stop()
+
+    # 2) baseline: the same envelopes posted raw to a fresh simulator that trusts the same certificate
+    sim2 = server(sim.client_credentials)
+    session = requests.Session()
+    base = sim2.url
+    started = time.perf_counter()
+    for url, action, body in sent:
+        path = url.split("/smdbwebservice", 1)[1]
+        r = session.post(
+            base + "/smdbwebservice" + path,
+            data=body,
+            headers={"SOAPAction": action, "Content-Type": "text/xml; charset=utf-8"},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text[:200]
+    t_raw = time.perf_counter() - started
+    assert counts(sim2) == expected
+    sim2.stop()
+
+    # 3) one client shared by 8 threads, distinct citizens
+    sim3 = server()
+    shared = sim3.client(today=lambda: TODAY)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(lambda f: Reporter(shared).report(f), courses))
+    t_threads = time.perf_counter() - started
+    assert all(o.status == "sent" for o in outcomes) and counts(sim3) == expected, counts(sim3)
+    sim3.stop()
+
+    calls = len(sent)
+    print(f"courses: {n} full courses, {calls} SOAP calls ({calls / n:.1f} per course), simulator in-process")
+    print(
+        f"baseline, raw posts of the pre-built signed envelopes: {n / t_raw:7.1f} courses/s "
+        f"({t_raw / calls * 1000:.2f} ms/call)"
+    )
+    print(
+        f"smdb Reporter, single-threaded:                        {n / t_lib:7.1f} courses/s "
+        f"({t_lib / calls * 1000:.2f} ms/call)  (target >= 50)"
+    )
+    print(f"smdb Reporter, one client from 8 threads:              {n / t_threads:7.1f} courses/s")
+    ok = n / t_lib >= 50
+    print("target met" if ok else "target NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 300))
