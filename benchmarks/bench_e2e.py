@@ -20,7 +20,7 @@ from _common import full_courses
 
 from smdb.models import Kontaktforloeb
 from smdb.reporting import Reporter
-from smdb.sim import SimServer, Simulator
+from smdb.sim import SimServer
 
 TODAY = date(2025, 6, 1)
 

@@ -36,13 +36,8 @@ class _Handler(WSGIRequestHandler):
             return
         if not self.parse_request():
             return
-        handler = ServerHandler(
-            self.rfile,
-            self.wfile,
-            self.get_stderr(),
-            self.get_environ(),
-            multithread=True,  # type: ignore[arg-type]
-        )
+        wfile: Any = self.wfile  # a BufferedIOBase; typeshed wants IO[bytes]
+        handler = ServerHandler(self.rfile, wfile, self.get_stderr(), self.get_environ(), multithread=True)
         handler.http_version = "1.1"
         handler.request_handler = self  # type: ignore[attr-defined]
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
