@@ -67,6 +67,24 @@ from smdb.soap.transport import (
 log = logging.getLogger("smdb.client")
 M = TypeVar("M", bound=BaseModel)
 
+#: Answers larger than this are refused before they are read (a whole municipality's HentAnmodninger is a few MB).
+MAX_RESPONSE_BYTES = 50 * 1024 * 1024
+
+
+class ResponseTooLarge(requests.exceptions.RequestException):
+    """The answer announced a body larger than the client accepts."""
+
+
+def _size_guard(limit: int) -> Callable[..., requests.Response]:
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        length = response.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            response.close()
+            raise ResponseTooLarge(f"svaret er {int(length)} bytes; grænsen er {limit}")
+        return response
+
+    return hook
+
 
 class Environment(Enum):
     """DST's two environments (§1.2). ``LOCAL`` is not one of them: pass ``base_url`` for the simulator."""
@@ -121,6 +139,7 @@ class SmdbClient:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if api_version not in ("v0", "v1"):
             raise ValueError("api_version skal være 'v1' eller 'v0'")
@@ -144,6 +163,7 @@ class SmdbClient:
         if tls_client_cert:
             self.session.cert = tls_client_cert
         self.session.headers["User-Agent"] = "smdb-client/0.1"
+        self.session.hooks["response"].append(_size_guard(max_response_bytes))
         self.transport = zeep.Transport(session=self.session, timeout=timeout[0], operation_timeout=timeout)
         plugins: list[zeep.Plugin] = [LoggingPlugin()]
         if credentials is not None:
@@ -176,7 +196,10 @@ class SmdbClient:
             started = time.perf_counter()
             try:
                 result = self._invoke(op, kwargs)
-            except SmdbUnavailable as exc:
+            except (SmdbUnavailable, SmdbFault) as exc:
+                if isinstance(exc, SmdbFault) and not exc.transient:
+                    self._log(op, started, type(exc).__name__)
+                    raise
                 self._log(op, started, f"unavailable ({type(exc).__name__})")
                 if attempt == attempts:
                     raise
@@ -224,6 +247,10 @@ class SmdbClient:
             zeep.exceptions.DTDForbidden,
             zeep.exceptions.EntitiesForbidden,
             ValueError,
+            # zeep trips over some malformed answers (an empty Body, a missing result) with these
+            IndexError,
+            KeyError,
+            AttributeError,
         ) as exc:
             what = _describe(exc)
             if op.writes and not _certainly_not_sent(exc):
@@ -529,6 +556,8 @@ def _certainly_not_sent(exc: BaseException) -> bool:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return "intet svar inden for tidsgrænsen"
+    if isinstance(exc, ResponseTooLarge):
+        return str(exc)
     if isinstance(exc, requests.exceptions.ConnectionError):
         return "forbindelsen blev afbrudt"
     if isinstance(exc, zeep.exceptions.TransportError):

@@ -21,6 +21,10 @@ class ValidationFailed(SmdbError):
         super().__init__(f"{len(violations)} regelbrud; intet er sendt:\n{lines}")
 
 
+#: Fault codes of a server in trouble rather than a verdict on the request (see docs/reliability.md).
+TRANSIENT_FAULT_CODES = frozenset({"INTERN", "UKENDT"})
+
+
 class SmdbFault(SmdbError):
     """SMDB answered with a SOAP fault; ``code`` and ``message`` are DST's."""
 
@@ -29,6 +33,11 @@ class SmdbFault(SmdbError):
         self.message = message
         self.rule = rule
         super().__init__(f"SMDB-fejl {code}: {message}")
+
+    @property
+    def transient(self) -> bool:
+        """An internal server error: a read may be retried; a write's outcome is unknown."""
+        return self.code in TRANSIENT_FAULT_CODES
 
 
 class SmdbRuleRejected(SmdbFault):

@@ -25,6 +25,7 @@ from smdb.rules import Violation, nye_brud
 #: How often one course is re-planned after writes with an unknown outcome before giving up.
 MAX_RECONCILE = 3
 
+
 MANUEL_SLETNING = (
     "Webservicen kan ikke slette eller genåbne indberetninger (§5.1). Ret det manuelt i SMDB-web "
     "(slet bagfra: KvalHep, tilbudstilknytning, iværksættelse, anmodning) eller bed Danmarks Statistik "
@@ -234,7 +235,7 @@ class Reporter:
                     return Outcome(index, masked, "sent" if sent else "already", sent)
                 if self.dry_run:
                     return Outcome(index, masked, "planned", [s.description for s in steps])
-                if self._run(steps, self._ids(stored), key, masked, sent):
+                if self._run(steps, self._ids(stored), key, chash, masked, sent):
                     self.journal.set_course(key, chash, CONFIRMED)
                     return Outcome(index, masked, "sent", sent)
                 # An unknown outcome: re-fetch and re-plan before anything is re-sent.
@@ -257,10 +258,10 @@ class Reporter:
                 ids["ivaerksaettelse"] = stored.ivaerksaettelse.smdb_id
         return ids
 
-    def _run(self, steps: list[Step], ids: dict[str, int], key: str, masked: str, sent: list[str]) -> bool:
+    def _run(self, steps: list[Step], ids: dict[str, int], key: str, chash: str, masked: str, sent: list[str]) -> bool:
         """Send the steps in order. False when a write's outcome is unknown (the caller reconciles)."""
         for step in steps:
-            sid = self.journal.step(key, masked, step.description, key, PENDING)
+            sid = self.journal.step(key, masked, step.description, chash, PENDING)
             try:
                 result = step.send(self.client, ids)
             except SmdbOutcomeUnknown as exc:
@@ -269,7 +270,14 @@ class Reporter:
             except SmdbRuleRejected as exc:
                 self.journal.update(sid, REJECTED, reason=exc.message)
                 raise
-            except (SmdbUnavailable, SmdbFault) as exc:
+            except SmdbFault as exc:
+                if not exc.transient:
+                    self.journal.update(sid, FAILED, reason=str(exc))
+                    raise
+                # a server-side error says nothing about whether the write landed: reconcile, like a timeout
+                self.journal.update(sid, UNKNOWN, reason=str(exc))
+                return False
+            except SmdbUnavailable as exc:  # certainly not sent (connection refused)
                 self.journal.update(sid, FAILED, reason=str(exc))
                 raise
             self.journal.update(sid, CONFIRMED, smdb_id=getattr(result, "id", None))

@@ -39,6 +39,7 @@ from smdb.models._base import ascii_stavemaade
 from smdb.rules import Violation, nye_brud
 from smdb.rules.parsing import fra_validation_error
 from smdb.sim.codec import PARSER, CodecError, decode, encode
+from smdb.sim.faults import ConnectionAborted, FaultPlan
 from smdb.sim.store import Row, Store
 from smdb.soap import mapping
 from smdb.soap.contract import NS, OPERATIONS, SERVICES, Operation, build_wsdl
@@ -126,8 +127,8 @@ class Simulator:
         self.today = today
         self.clock = clock
         self._wsdl: dict[str, bytes] = {}
-        #: Hook for fault injection (see smdb.sim.faults); called with the operation before and after work.
-        self.fault_plan: Any = None
+        #: Fault injection (see smdb.sim.faults): consulted before and after each call.
+        self.fault_plan: FaultPlan | None = None
 
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -178,6 +179,8 @@ class Simulator:
             return self._fault(start_response, fault)
         except CodecError as exc:
             return self._fault(start_response, SimFault("UGYLDIG_FORESPOERGSEL", str(exc)))
+        except ConnectionAborted:
+            raise
         except Exception:  # pragma: no cover - a bug in the simulator must still answer like WCF would
             log.exception("simulator error")
             return self._fault(start_response, SimFault("INTERN", "Intern fejl i simulatoren", client=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from socketserver import ThreadingMixIn
@@ -12,6 +13,7 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer,
 from smdb.auth import testcert
 from smdb.auth.certificates import Credentials
 from smdb.sim.app import Simulator
+from smdb.sim.faults import ConnectionAborted
 
 log = logging.getLogger("smdb.sim")
 
@@ -36,20 +38,43 @@ class _Handler(WSGIRequestHandler):
             return
         if not self.parse_request():
             return
+        app = self.server.get_app()  # type: ignore[attr-defined]
+        plan = getattr(app, "fault_plan", None)
+        if plan is not None:
+            plan.local.socket = self.connection
         wfile: Any = self.wfile  # a BufferedIOBase; typeshed wants IO[bytes]
-        handler = ServerHandler(self.rfile, wfile, self.get_stderr(), self.get_environ(), multithread=True)
+        handler = ServerHandler(self.rfile, wfile, _LogStream(), self.get_environ(), multithread=True)
         handler.http_version = "1.1"
         handler.request_handler = self  # type: ignore[attr-defined]
-        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+        try:
+            handler.run(app)
+        except (OSError, ConnectionAborted):
+            # an injected reset, or the client went away: this connection is done
+            self.close_connection = True
+
+    def get_stderr(self) -> Any:
+        return _LogStream()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
+
+
+class _LogStream(io.StringIO):
+    """wsgiref writes handler errors to stderr; send them to the debug log instead (an injected reset is not news)."""
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            log.debug("wsgi: %s", text.rstrip())
+        return len(text)
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
 
 
 class SimServer:

@@ -85,6 +85,8 @@ class VerifyPlugin(Plugin):
         self._clock = clock
 
     def ingress(self, envelope: Any, http_headers: Any, operation: Any) -> Any:
+        if envelope.tag != f"{{{SOAP_NS}}}Envelope":
+            return envelope, http_headers  # an error page, not SOAP: reported as unavailable, not as a forgery
         body = envelope.find(f"{{{SOAP_NS}}}Body")
         if body is not None and body.find(f"{{{SOAP_NS}}}Fault") is not None:
             return envelope, http_headers
