@@ -318,3 +318,25 @@ def test_aktivliste(cli_env: Path, client: SmdbClient, capsys: pytest.CaptureFix
     assert main(["aktivliste", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert sorted(r["PersonIdentifikator"] for r in rows) == ["010190-****", "120399-****"]
+
+
+def test_check_reports_certificate_endpoint_and_clock(sim: SimServer) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    ok = sim.client().check()
+    assert ok.ok, ok.lines
+    assert any("uret afviger" in line for line in ok.lines)
+    skewed = sim.client(clock=lambda: datetime.now(UTC) + timedelta(minutes=20), strict=False)
+    result = skewed.check()
+    assert not result.ok
+    assert any("ur afviger" in line for line in result.lines)
+
+
+def test_expired_certificate_is_refused_at_construction() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from smdb.errors import CertificateError
+
+    expired = testcert.generate(not_before=datetime.now(UTC) - timedelta(days=30), days=10)
+    with pytest.raises(CertificateError, match="udløb"):
+        SmdbClient(credentials=expired)

@@ -208,7 +208,7 @@ def test_one_client_from_8_threads(sim: SimServer, client: SmdbClient) -> None:
                 o = Reporter(client).report(f)
                 with lock:
                     outcomes.append(o)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
     try:

@@ -8,6 +8,7 @@ have typed methods.
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import os
 import random
@@ -28,6 +29,7 @@ from lxml import etree
 from pydantic import BaseModel, ValidationError
 
 from smdb.auth.certificates import Credentials
+from smdb.auth.wsse import CLOCK_SKEW
 from smdb.errors import (
     SecurityError,
     SmdbError,
@@ -148,6 +150,7 @@ class SmdbClient:
         self.api_version = api_version
         self.credentials = credentials
         self.today = today
+        self._clock = clock
         self.retries = retries
         self._backoff = backoff
         self._sleep = sleep
@@ -164,6 +167,10 @@ class SmdbClient:
             self.session.cert = tls_client_cert
         self.session.headers["User-Agent"] = "smdb-client/0.1"
         self.session.hooks["response"].append(_size_guard(max_response_bytes))
+        self.session.hooks["response"].append(self._note_server_date)
+        self._server_date: str | None = None
+        if credentials is not None:
+            credentials.check_validity()  # expired or not yet valid: refuse now; expiring soon: warn
         self.transport = zeep.Transport(session=self.session, timeout=timeout[0], operation_timeout=timeout)
         plugins: list[zeep.Plugin] = [LoggingPlugin()]
         if credentials is not None:
@@ -212,6 +219,10 @@ class SmdbClient:
             self._log(op, started, "ok")
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _note_server_date(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        self._server_date = response.headers.get("Date")
+        return response
 
     def _log(self, op: Operation, started: float, outcome: str) -> None:
         log.info("%s %.1f ms %s", op.name, (time.perf_counter() - started) * 1000, outcome)
@@ -292,14 +303,30 @@ class SmdbClient:
         try:
             who = self.whoami()
             lines.append(f"OK    {self.endpoint('TokenTest')} svarer; SMDB kender os som {who.get('Subject')}")
-            server_date = who.get("ServerTid")
-            lines.append(
-                f"OK    lokal dato {self.today().isoformat()}" + (f", server {server_date}" if server_date else "")
-            )
         except SmdbError as exc:
             lines.append(f"FEJL  {exc}")
             ok = False
+        skew = self._clock_skew()  # also after a refusal: a wrong clock is a common reason for one
+        if skew is None:
+            lines.append("?     serverens ur kunne ikke aflæses (ingen Date-header)")
+        elif abs(skew) > CLOCK_SKEW.total_seconds():
+            lines.append(f"FEJL  vores ur afviger {skew:+.0f} s fra serverens; signaturens tidsstempel bliver afvist")
+            ok = False
+        else:
+            lines.append(
+                f"OK    uret afviger {skew:+.0f} s fra serverens (tilladt ±{CLOCK_SKEW.total_seconds():.0f} s)"
+            )
         return CheckResult(ok, lines)
+
+    def _clock_skew(self) -> float | None:
+        """Our clock minus the server's, from the HTTP Date header of the last answer (1 s resolution)."""
+        if not self._server_date:
+            return None
+        try:
+            server = email.utils.parsedate_to_datetime(self._server_date)
+        except (TypeError, ValueError):
+            return None
+        return (self._clock() - server).total_seconds()
 
     # ------------------------------------------------------------------ HentData
     def _hent(self, operation: str, model: type[M], **criteria: Any) -> list[Hentet[M]]:
