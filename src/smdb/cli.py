@@ -89,11 +89,25 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         "endpoint": "SMDB_ENDPOINT",
         "server_cert": "SMDB_SERVER_CERT",
         "kommunekode": "SMDB_KOMMUNEKODE",
+        "auth": "SMDB_AUTH",
+        "sts_url": "SMDB_STS_URL",
+        "sts_audience": "SMDB_STS_AUDIENCE",
     }
     for key, var in env_map.items():
         if os.environ.get(var):
             cfg[key] = os.environ[var]
-    for key in ("env", "cert", "key", "endpoint", "server_cert", "kommunekode", "api_version"):
+    for key in (
+        "env",
+        "cert",
+        "key",
+        "endpoint",
+        "server_cert",
+        "kommunekode",
+        "api_version",
+        "auth",
+        "sts_url",
+        "sts_audience",
+    ):
         value = getattr(args, key, None)
         if value is not None:
             cfg[key] = value
@@ -127,8 +141,25 @@ def make_client(args: argparse.Namespace) -> Any:
         except (OSError, ValueError):
             raise UsageError(f"kan ikke læse DST's certifikat {cfg['server_cert']}") from None
     today = getattr(args, "today", None)
+    auth_mode = str(cfg.get("auth", "certificate")).lower()
+    if auth_mode not in ("certificate", "sts"):
+        raise UsageError(f"--auth skal være certificate eller sts (fik {auth_mode!r})")
+    sts_config = None
+    if auth_mode == "sts":
+        if creds is None:
+            raise UsageError("--auth sts kræver organisationscertifikatet (--cert eller SMDB_CERT)")
+        from smdb.auth.sts import StsConfig
+
+        base = StsConfig.for_environment(prod=env == "prod")
+        if env == "local" and not (cfg.get("sts_url") and cfg.get("sts_audience")):
+            raise UsageError("--env local --auth sts kræver --sts-url og --sts-audience (se smdb sim serve --auth sts)")
+        sts_config = StsConfig(
+            endpoint=cfg.get("sts_url", base.endpoint), audience=cfg.get("sts_audience", base.audience)
+        )
     return SmdbClient(
         Environment[ENV_HOSTS.get(env, "PREPROD")],
+        auth=auth_mode,
+        sts=sts_config,
         credentials=creds,
         base_url=endpoint,
         api_version=str(cfg.get("api_version", "v1")),
@@ -351,7 +382,7 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
             trusted.extend(x509.load_pem_x509_certificates(Path(path).read_bytes()))
         except (OSError, ValueError):
             raise UsageError(f"kan ikke læse certifikatet {path}") from None
-    app = Simulator(Store(args.db), trusted=trusted, require_signature=not args.allow_unsigned)
+    app = Simulator(Store(args.db), trusted=trusted, require_signature=not args.allow_unsigned, auth=args.auth)
     server = SimServer(app, host=args.host, port=args.port)
     if args.server_cert_out:
         from cryptography.hazmat.primitives import serialization
@@ -359,6 +390,8 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
         Path(args.server_cert_out).write_bytes(server.server_certificate.public_bytes(serialization.Encoding.PEM))
     print(f"SMDB-simulator på {server.url} (Ctrl-C stopper)", flush=True)
     print(f"  SMDB_ENDPOINT={server.url}", flush=True)
+    if args.auth == "sts":
+        print(f"  SMDB_AUTH=sts SMDB_STS_URL={server.sts_url} SMDB_STS_AUDIENCE={app.audience}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return EXIT_OK
@@ -383,7 +416,7 @@ def cmd_sim_cert(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from smdb.demo import run
 
-    return run(sys.stdout)
+    return run(sys.stdout, auth=args.demo_auth)
 
 
 # ----------------------------------------------------------------------------- parser
@@ -397,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server-cert", dest="server_cert", help="DST's certifikat til at verificere svar")
     p.add_argument("--strict", action="store_true", help="kræv signerede svar fra SMDB")
     p.add_argument("--api-version", dest="api_version", choices=["v1", "v0"])
+    p.add_argument("--auth", choices=["certificate", "sts"], help="certifikat direkte, eller NemLog-in STS (SMDB_AUTH)")
+    p.add_argument("--sts-url", dest="sts_url", help="STS-endpoint ved --auth sts (SMDB_STS_URL)")
+    p.add_argument("--sts-audience", dest="sts_audience", help="SMDB's entity id hos STS'en (SMDB_STS_AUDIENCE)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="log (-v INFO, -vv DEBUG; CPR maskeres)")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -451,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_systemskifte)
 
     s = sub.add_parser("demo", help="kør en indberetning mod den indlejrede simulator")
+    s.add_argument("--auth", dest="demo_auth", choices=["certificate", "sts"], default="certificate")
     s.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("sim", help="den indlejrede SMDB-simulator").add_subparsers(dest="sim_command", required=True)
@@ -461,6 +498,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trust", action="append", help="klientcertifikat (PEM), der accepteres; kan gentages")
     s.add_argument("--allow-unsigned", dest="allow_unsigned", action="store_true", help="accepter usignerede kald")
     s.add_argument("--server-cert-out", dest="server_cert_out", help="skriv simulatorens certifikat (PEM) hertil")
+    s.add_argument(
+        "--auth",
+        choices=["certificate", "sts"],
+        default="certificate",
+        help="sts: kræv SAML-token fra den simulerede STS (på /sts/service.svc)",
+    )
     s.set_defaults(func=cmd_sim_serve)
     s = sim.add_parser("cert", help="lav et testcertifikat til simulatoren")
     s.add_argument("--out", default=".")
@@ -486,6 +529,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_VIOLATIONS
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `smdb hent ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_VIOLATIONS
     except Exception as exc:
         if os.environ.get("SMDB_DEBUG"):
             raise

@@ -29,6 +29,7 @@ from lxml import etree
 from pydantic import BaseModel, ValidationError
 
 from smdb.auth.certificates import Credentials
+from smdb.auth.sts import StsConfig, StsError, StsTokenProvider
 from smdb.auth.wsse import CLOCK_SKEW
 from smdb.errors import (
     SecurityError,
@@ -60,6 +61,7 @@ from smdb.soap.transport import (
     SETTINGS,
     LoggingPlugin,
     SigningPlugin,
+    TokenSigningPlugin,
     VerifyPlugin,
     install_log_scrubbing,
     load_document,
@@ -117,6 +119,9 @@ class SmdbClient:
     :param retries: attempts after the first for idempotent calls (Hent*, TokenTest); writes are never re-sent.
     :param verify: TLS verification (always on by default) or a CA bundle path.
     :param tls_client_cert: optional (cert, key) PEM paths for mutual TLS.
+    :param auth: ``"certificate"`` (sign each request with the organisation certificate) or ``"sts"`` (NemLog-in
+        STS, OIO-IDWS: a SAML token from the STS, requests signed holder-of-key); nothing else changes.
+    :param sts: where the STS is and which audience to ask for (:class:`smdb.auth.sts.StsConfig`).
     :param today: "today" for local validation; injectable so rules are testable.
     :param clock: "now" for WS-Security timestamps.
     """
@@ -142,6 +147,8 @@ class SmdbClient:
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        auth: str = "certificate",
+        sts: StsConfig | None = None,
     ) -> None:
         if api_version not in ("v0", "v1"):
             raise ValueError("api_version skal være 'v1' eller 'v0'")
@@ -173,7 +180,17 @@ class SmdbClient:
             credentials.check_validity()  # expired or not yet valid: refuse now; expiring soon: warn
         self.transport = zeep.Transport(session=self.session, timeout=timeout[0], operation_timeout=timeout)
         plugins: list[zeep.Plugin] = [LoggingPlugin()]
-        if credentials is not None:
+        if auth not in ("certificate", "sts"):
+            raise ValueError("auth skal være 'certificate' eller 'sts'")
+        self.auth = auth
+        self.sts_provider: StsTokenProvider | None = None
+        if auth == "sts":
+            if credentials is None:
+                raise ValueError("auth='sts' kræver organisationscertifikatet (credentials)")
+            config = sts or StsConfig.for_environment(prod=environment is Environment.PROD and base_url is None)
+            self.sts_provider = StsTokenProvider(credentials, config, self.session, clock)
+            plugins.insert(0, TokenSigningPlugin(credentials, self.sts_provider, clock))
+        elif credentials is not None:
             plugins.insert(0, SigningPlugin(credentials, clock))
         plugins.append(VerifyPlugin(list(server_certificates or []), strict, clock))
         self._plugins = plugins
@@ -241,7 +258,7 @@ class SmdbClient:
                     ) from None
                 raise SmdbUnavailable(f"{op.name}: fejlside uden SOAP-svar") from None
             raise _fault(exc) from None
-        except SecurityError:
+        except (SecurityError, StsError):
             raise
         except requests.exceptions.ConnectTimeout:
             raise SmdbUnavailable(f"{op.name}: kunne ikke forbinde til {self.base_url} (timeout)") from None

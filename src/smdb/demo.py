@@ -35,13 +35,18 @@ def demo_courses() -> list[Kontaktforloeb]:
     return [Kontaktforloeb.model_validate(c) for c in (closed, open_, broken, never_started)]
 
 
-def run(out: TextIO) -> int:
-    out.write("SMDB-demo: indlejret simulator, testcertifikat, fire kontaktforløb\n\n")
-    with SimServer() as sim:
+def run(out: TextIO, auth: str = "certificate") -> int:
+    mode = "NemLog-in STS (simuleret), holder-of-key" if auth == "sts" else "organisationscertifikat"
+    out.write(f"SMDB-demo: indlejret simulator, testcertifikat, fire kontaktforløb; godkendelse: {mode}\n\n")
+    with SimServer(auth=auth) as sim:
         client = sim.client()
         who = client.whoami()
         out.write(f"Simulator: {sim.url}\nWhoAmI: {who['Organisation']} (CVR {who['Cvr']})\n")
-        out.write(f"TokenTest Echo: {client.echo('hej SMDB')}\n\n")
+        out.write(f"TokenTest Echo: {client.echo('hej SMDB')}\n")
+        if client.sts_provider is not None:
+            token = client.sts_provider.token()
+            out.write(f"STS-token {token.assertion_id} til {token.audience}, udløber {token.expires:%Y-%m-%d %H:%M}\n")
+        out.write("\n")
         courses = demo_courses()
         reporter = Reporter(client)
 

@@ -8,6 +8,7 @@ to the BinarySecurityToken via a SecurityTokenReference, as WCF expects.
 from __future__ import annotations
 
 import base64
+import copy
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -40,11 +41,14 @@ def _ts(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def sign_envelope(
-    envelope: etree._Element, creds: Credentials, now: datetime | None = None, ttl: timedelta = TIMESTAMP_TTL
-) -> etree._Element:
-    """Add a signed ``wsse:Security`` header to ``envelope`` in place and return it."""
-    now = now or datetime.now(UTC)
+SAML2_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
+WSSE11_NS = "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd"
+SAML_TOKEN_TYPE = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0"
+SAML_ID_VALUE_TYPE = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID"
+
+
+def _security_header(envelope: etree._Element, now: datetime, ttl: timedelta) -> tuple[etree._Element, str, str]:
+    """Create ``wsse:Security`` (mustUnderstand) with a Timestamp; id the Body. Returns (security, body id, ts id)."""
     header = envelope.find(f"{{{SOAP_NS}}}Header")
     body = envelope.find(f"{{{SOAP_NS}}}Body")
     if body is None:
@@ -56,33 +60,72 @@ def sign_envelope(
     body.set(_WSU_ID, body_id)
     sec = etree.SubElement(header, f"{{{WSSE_NS}}}Security", nsmap={"wsse": WSSE_NS, "wsu": WSU_NS})
     sec.set(f"{{{SOAP_NS}}}mustUnderstand", "1")
-    ts_id, bst_id = f"TS-{uuid.uuid4()}", f"X509-{uuid.uuid4()}"
+    ts_id = f"TS-{uuid.uuid4()}"
     ts = etree.SubElement(sec, f"{{{WSU_NS}}}Timestamp")
     ts.set(_WSU_ID, ts_id)
     etree.SubElement(ts, f"{{{WSU_NS}}}Created").text = _ts(now)
     etree.SubElement(ts, f"{{{WSU_NS}}}Expires").text = _ts(now + ttl)
-    bst = etree.SubElement(sec, f"{{{WSSE_NS}}}BinarySecurityToken")
-    bst.set("ValueType", X509V3)
-    bst.set("EncodingType", B64)
-    bst.set(_WSU_ID, bst_id)
-    bst.text = base64.b64encode(creds.cert_der()).decode()
+    return sec, body_id, ts_id
 
-    key_info = etree.Element(f"{{{DS_NS}}}KeyInfo", nsmap={"ds": DS_NS})
-    str_el = etree.SubElement(key_info, f"{{{WSSE_NS}}}SecurityTokenReference")
-    ref = etree.SubElement(str_el, f"{{{WSSE_NS}}}Reference")
-    ref.set("URI", f"#{bst_id}")
-    ref.set("ValueType", X509V3)
 
+def _sign_into(
+    envelope: etree._Element, sec: etree._Element, creds: Credentials, ids: list[str], key_info: etree._Element
+) -> None:
     signer = XMLSigner(
         method=_DETACHED,
         signature_algorithm=SignatureMethod.RSA_SHA256,
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm=EXC_C14N,
     )
-    signature = signer.sign(
-        envelope, key=creds.private_key, reference_uri=[f"#{body_id}", f"#{ts_id}"], key_info=key_info
-    )
-    sec.append(signature)
+    sec.append(signer.sign(envelope, key=creds.private_key, reference_uri=[f"#{i}" for i in ids], key_info=key_info))
+
+
+def sign_envelope(
+    envelope: etree._Element,
+    creds: Credentials,
+    now: datetime | None = None,
+    ttl: timedelta = TIMESTAMP_TTL,
+    extra_ids: tuple[str, ...] = (),
+) -> etree._Element:
+    """Add a signed ``wsse:Security`` header (certificate in a BinarySecurityToken) to ``envelope`` in place.
+
+    The signature covers Body and Timestamp, plus any elements whose ``wsu:Id`` is in ``extra_ids`` (WS-Addressing
+    headers of a WS-Trust request).
+    """
+    sec, body_id, ts_id = _security_header(envelope, now or datetime.now(UTC), ttl)
+    bst_id = f"X509-{uuid.uuid4()}"
+    bst = etree.SubElement(sec, f"{{{WSSE_NS}}}BinarySecurityToken")
+    bst.set("ValueType", X509V3)
+    bst.set("EncodingType", B64)
+    bst.set(_WSU_ID, bst_id)
+    bst.text = base64.b64encode(creds.cert_der()).decode()
+    key_info = etree.Element(f"{{{DS_NS}}}KeyInfo", nsmap={"ds": DS_NS})
+    str_el = etree.SubElement(key_info, f"{{{WSSE_NS}}}SecurityTokenReference")
+    ref = etree.SubElement(str_el, f"{{{WSSE_NS}}}Reference")
+    ref.set("URI", f"#{bst_id}")
+    ref.set("ValueType", X509V3)
+    _sign_into(envelope, sec, creds, [body_id, ts_id, *extra_ids], key_info)
+    return envelope
+
+
+def sign_envelope_with_token(
+    envelope: etree._Element,
+    creds: Credentials,
+    assertion: etree._Element,
+    now: datetime | None = None,
+    ttl: timedelta = TIMESTAMP_TTL,
+) -> etree._Element:
+    """OIO-IDWS holder-of-key: put the STS's SAML assertion in ``wsse:Security`` and sign Body and Timestamp with
+    our key, referring to the assertion (KeyIdentifier of type SAMLID) as the key's token."""
+    sec, body_id, ts_id = _security_header(envelope, now or datetime.now(UTC), ttl)
+    sec.append(copy.deepcopy(assertion))
+    key_info = etree.Element(f"{{{DS_NS}}}KeyInfo", nsmap={"ds": DS_NS})
+    str_el = etree.SubElement(key_info, f"{{{WSSE_NS}}}SecurityTokenReference", nsmap={"wsse11": WSSE11_NS})
+    str_el.set(f"{{{WSSE11_NS}}}TokenType", SAML_TOKEN_TYPE)
+    kid = etree.SubElement(str_el, f"{{{WSSE_NS}}}KeyIdentifier")
+    kid.set("ValueType", SAML_ID_VALUE_TYPE)
+    kid.text = assertion.get("ID") or ""
+    _sign_into(envelope, sec, creds, [body_id, ts_id], key_info)
     return envelope
 
 
@@ -139,7 +182,10 @@ def verify_envelope(
         results = XMLVerifier().verify(
             etree.tostring(envelope),
             x509_cert=cert,
-            expect_config=SignatureConfiguration(expect_references=2, location=".//"),
+            expect_config=SignatureConfiguration(
+                expect_references=len(sec.find(f"{{{DS_NS}}}Signature").findall(f".//{{{DS_NS}}}Reference")),
+                location=f"./{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security/",
+            ),
         )
     except (InvalidSignature, InvalidInput) as exc:
         raise SecurityError(f"Signaturen kunne ikke verificeres: {exc}") from None

@@ -20,6 +20,7 @@ from lxml import etree
 from pydantic import BaseModel, ValidationError
 
 from smdb.auth.certificates import Credentials
+from smdb.auth.sts import verify_holder_of_key
 from smdb.auth.wsse import SOAP_NS, is_signed, sign_envelope, signing_certificate, verify_envelope
 from smdb.cpr import scrub
 from smdb.errors import SecurityError
@@ -41,6 +42,7 @@ from smdb.rules.parsing import fra_validation_error
 from smdb.sim.codec import PARSER, CodecError, decode, encode
 from smdb.sim.faults import ConnectionAborted, FaultPlan
 from smdb.sim.store import Row, Store
+from smdb.sim.sts import SIM_AUDIENCE, STS_PATH, SimSts
 from smdb.soap import mapping
 from smdb.soap.contract import NS, OPERATIONS, SERVICES, Operation, build_wsdl
 
@@ -119,7 +121,16 @@ class Simulator:
         server_credentials: Credentials | None = None,
         today: Callable[[], date] = date.today,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        auth: str = "certificate",
+        sts: SimSts | None = None,
+        audience: str = SIM_AUDIENCE,
     ) -> None:
+        if auth not in ("certificate", "sts"):
+            raise ValueError("auth skal være 'certificate' eller 'sts'")
+        self.auth = auth
+        #: STS mode: the simulated STS (also served at /sts/service.svc) and this service's entity id.
+        self.sts = sts or (SimSts(list(trusted), [audience], clock=clock) if auth == "sts" else None)
+        self.audience = audience
         self.store = store or Store()
         self.trusted = list(trusted)
         self.require_signature = require_signature
@@ -133,6 +144,13 @@ class Simulator:
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path == STS_PATH and self.sts is not None and environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            if length > MAX_REQUEST:
+                return self._plain(start_response, "413 Payload Too Large", b"")
+            status, payload = self.sts.handle(environ["wsgi.input"].read(length))
+            start_response(status, [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(payload)))])
+            return [payload]
         m = _PATH.match(path)
         if not m:
             return self._plain(start_response, "404 Not Found", b"Not found")
@@ -241,6 +259,13 @@ class Simulator:
         return [body]
 
     def _authenticate(self, envelope: etree._Element) -> Caller:
+        if self.auth == "sts":
+            assert self.sts is not None
+            try:
+                proof = verify_holder_of_key(envelope, [self.sts.certificate], self.audience, now=self.clock())
+            except SecurityError as exc:
+                raise SimFault("SIKKERHED", str(exc)) from None
+            return Caller(proof.certificate.subject.rfc4514_string(), proof.certificate)
         if not is_signed(envelope):
             if self.require_signature:
                 raise SimFault("SIKKERHED", "Forespørgslen er ikke signeret med et funktionscertifikat")

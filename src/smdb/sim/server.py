@@ -90,11 +90,13 @@ class SimServer:
         host: str = "127.0.0.1",
         port: int = 0,
         client_credentials: Credentials | None = None,
+        auth: str = "certificate",
     ) -> None:
         self.client_credentials = client_credentials or testcert.generate("Testkommune", "29189900")
         self.app = app or Simulator(
             trusted=[self.client_credentials.certificate],
             server_credentials=testcert.generate("Danmarks Statistik SMDB-simulator", "10103940"),
+            auth=auth,
         )
         if self.app.server_credentials is None:
             self.app.server_credentials = testcert.generate("Danmarks Statistik SMDB-simulator", "10103940")
@@ -121,7 +123,18 @@ class SimServer:
         kwargs.setdefault("strict", True)
         kwargs.setdefault("today", self.app.today)
         kwargs.setdefault("timeout", (2.0, 10.0))
+        if self.app.auth == "sts":
+            from smdb.auth.sts import StsConfig
+
+            kwargs.setdefault("auth", "sts")
+            kwargs.setdefault("sts", StsConfig(endpoint=self.sts_url, audience=self.app.audience))
         return SmdbClient(base_url=self.url, **kwargs)
+
+    @property
+    def sts_url(self) -> str:
+        from smdb.sim.sts import STS_PATH
+
+        return f"{self.url}{STS_PATH}"
 
     def start(self) -> SimServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="smdb-sim", daemon=True)

@@ -16,7 +16,8 @@ from zeep.transports import Transport
 from zeep.wsdl import Document
 
 from smdb.auth.certificates import Credentials
-from smdb.auth.wsse import SOAP_NS, is_signed, sign_envelope, verify_envelope
+from smdb.auth.sts import StsTokenProvider
+from smdb.auth.wsse import SOAP_NS, is_signed, sign_envelope, sign_envelope_with_token, verify_envelope
 from smdb.cpr import scrub
 from smdb.errors import SecurityError
 
@@ -73,6 +74,19 @@ class SigningPlugin(Plugin):
 
     def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
         sign_envelope(envelope, self._creds, now=self._clock())
+        return envelope, http_headers
+
+
+class TokenSigningPlugin(Plugin):
+    """STS mode (OIO-IDWS): carry the STS's token and sign with our key, referring to the token."""
+
+    def __init__(self, credentials: Credentials, provider: StsTokenProvider, clock: Callable[[], datetime]) -> None:
+        self._creds = credentials
+        self._provider = provider
+        self._clock = clock
+
+    def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
+        sign_envelope_with_token(envelope, self._creds, self._provider.token().assertion, now=self._clock())
         return envelope, http_headers
 
 

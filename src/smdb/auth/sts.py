@@ -1,0 +1,404 @@
+"""NemLog-in STS (OIO-IDWS): get a SAML token for SMDB from a security token service, then call SMDB with it.
+
+The flow, step by step (docs/security.md has the long version):
+
+1. We send a WS-Trust 1.3 ``RequestSecurityToken`` (Issue) to the STS, signed with the organisation certificate
+   (Timestamp, BinarySecurityToken, WS-Addressing Action/MessageID/To, all signed), asking for a SAML 2.0 token for
+   the SMDB service's entity id (``AppliesTo``), key type *public key*, bound to our certificate (``UseKey``), with a
+   requested lifetime.
+2. The STS answers with a signed SAML 2.0 assertion (holder-of-key, naming our certificate). We treat it as opaque
+   (it may be encrypted for the service), cache it per audience and renew it shortly before it expires.
+3. Every SMDB request carries the assertion in ``wsse:Security`` and is signed with our key, the signature's
+   KeyInfo referring to the assertion (SAMLID key identifier): holder-of-key proof.
+
+The STS URLs and entity ids are not in the Kravspecifikation; DST hands vendors an "STS-vejledning og PoC til
+NemLog-In/MitID" (§7.1). They are configuration (:class:`StsConfig`) with documented defaults to be checked
+against that guide.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
+from signxml.algorithms import DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
+from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.signer import XMLSigner
+from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+from smdb.auth.certificates import Credentials
+from smdb.auth.wsse import (
+    _WSU_ID,
+    B64,
+    CLOCK_SKEW,
+    DS_NS,
+    EXC_C14N,
+    SAML2_NS,
+    SOAP_NS,
+    WSSE_NS,
+    WSU_NS,
+    X509V3,
+    _parse_ts,
+    _ts,
+    sign_envelope,
+)
+from smdb.errors import SecurityError, SmdbError
+
+WSA_NS = "http://www.w3.org/2005/08/addressing"
+WST_NS = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
+WSP_NS = "http://www.w3.org/ns/ws-policy"
+ISSUE_ACTION = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue"
+ISSUE_REQUEST = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue"
+PUBLIC_KEY = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey"
+SAML2_TOKEN = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0"
+HOLDER_OF_KEY = "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"
+
+#: Defaults (assumptions; check them against DST's STS guide): the NemLog-in STS endpoints and SMDB entity ids.
+STS_TEST_URL = "https://securetokenservice.test-nemlog-in.dk/SecurityTokenService.svc"
+STS_PROD_URL = "https://securetokenservice.nemlog-in.dk/SecurityTokenService.svc"
+AUDIENCE_PREPROD = "https://smdbpreprodws.dst.dk/smdbwebservice"
+AUDIENCE_PROD = "https://smdbws.dst.dk/smdbwebservice"
+
+
+class StsError(SmdbError):
+    """The STS refused to issue a token. The message says what a support desk should check."""
+
+
+class StsAuthenticationFailed(StsError):
+    """The STS does not accept our certificate (not registered, revoked, expired, wrong organisation)."""
+
+
+class StsUnknownAudience(StsError):
+    """The STS does not know the service we asked a token for (wrong entity id / AppliesTo)."""
+
+
+class StsClockSkew(StsError):
+    """The STS refused our timestamp: our clock is off."""
+
+
+class StsUnavailable(StsError):
+    """The STS could not be reached or answered with something that is not WS-Trust."""
+
+
+@dataclass(frozen=True)
+class StsConfig:
+    """Where the STS is and what to ask it for."""
+
+    endpoint: str = STS_TEST_URL
+    audience: str = AUDIENCE_PREPROD
+    lifetime: timedelta = timedelta(hours=8)
+    #: Renew this long before the token expires, so that no request carries a token that expires in flight.
+    renew_before: timedelta = timedelta(minutes=5)
+    timeout: tuple[float, float] = (5.0, 30.0)
+    claims: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def for_environment(cls, prod: bool) -> StsConfig:
+        return cls(STS_PROD_URL, AUDIENCE_PROD) if prod else cls(STS_TEST_URL, AUDIENCE_PREPROD)
+
+
+@dataclass(frozen=True)
+class Token:
+    """An issued token: the assertion element (opaque to us), its id and when it expires."""
+
+    assertion: etree._Element
+    assertion_id: str
+    expires: datetime
+    audience: str
+
+
+# ----------------------------------------------------------------------------- the request (client)
+def build_issue_request(creds: Credentials, config: StsConfig, now: datetime) -> bytes:
+    """A signed WS-Trust 1.3 Issue request for a holder-of-key SAML 2.0 token bound to our certificate."""
+    env = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"s": SOAP_NS, "wsa": WSA_NS, "wsu": WSU_NS})
+    header = etree.SubElement(env, f"{{{SOAP_NS}}}Header")
+    ids = []
+    for name, value in (("Action", ISSUE_ACTION), ("MessageID", f"urn:uuid:{uuid.uuid4()}"), ("To", config.endpoint)):
+        el = etree.SubElement(header, f"{{{WSA_NS}}}{name}")
+        el.text = value
+        el_id = f"{name.lower()}-{uuid.uuid4()}"
+        el.set(_WSU_ID, el_id)
+        ids.append(el_id)
+    body = etree.SubElement(env, f"{{{SOAP_NS}}}Body")
+    rst = etree.SubElement(body, f"{{{WST_NS}}}RequestSecurityToken", nsmap={"wst": WST_NS, "wsp": WSP_NS})
+    rst.set("Context", f"urn:uuid:{uuid.uuid4()}")
+    etree.SubElement(rst, f"{{{WST_NS}}}TokenType").text = SAML2_TOKEN
+    etree.SubElement(rst, f"{{{WST_NS}}}RequestType").text = ISSUE_REQUEST
+    applies = etree.SubElement(rst, f"{{{WSP_NS}}}AppliesTo")
+    epr = etree.SubElement(applies, f"{{{WSA_NS}}}EndpointReference")
+    etree.SubElement(epr, f"{{{WSA_NS}}}Address").text = config.audience
+    etree.SubElement(rst, f"{{{WST_NS}}}KeyType").text = PUBLIC_KEY
+    use_key = etree.SubElement(rst, f"{{{WST_NS}}}UseKey")
+    bst = etree.SubElement(use_key, f"{{{WSSE_NS}}}BinarySecurityToken", nsmap={"wsse": WSSE_NS})
+    bst.set("ValueType", X509V3)
+    bst.set("EncodingType", B64)
+    bst.text = base64.b64encode(creds.cert_der()).decode()
+    lifetime = etree.SubElement(rst, f"{{{WST_NS}}}Lifetime")
+    etree.SubElement(lifetime, f"{{{WSU_NS}}}Created").text = _ts(now)
+    etree.SubElement(lifetime, f"{{{WSU_NS}}}Expires").text = _ts(now + config.lifetime)
+    if config.claims:
+        claims = etree.SubElement(rst, f"{{{WST_NS}}}Claims")
+        for claim in config.claims:
+            etree.SubElement(claims, f"{{{WST_NS}}}ClaimType").set("Uri", claim)
+    sign_envelope(env, creds, now=now, extra_ids=tuple(ids))
+    out: bytes = etree.tostring(env, xml_declaration=True, encoding="utf-8")
+    return out
+
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+
+#: WS-Trust / WS-Security fault codes (local names) -> what to tell a support desk.
+_FAULTS: dict[str, tuple[type[StsError], str]] = {
+    "FailedAuthentication": (
+        StsAuthenticationFailed,
+        "STS'en afviste certifikatet: er organisationscertifikatet registreret hos NemLog-in og gyldigt?",
+    ),
+    "InvalidSecurity": (
+        StsAuthenticationFailed,
+        "STS'en kunne ikke verificere signaturen: bruges den rigtige private nøgle til certifikatet?",
+    ),
+    "InvalidScope": (
+        StsUnknownAudience,
+        "STS'en kender ikke tjenesten (AppliesTo): kontroller SMDB's entity id i konfigurationen",
+    ),
+    "MessageExpired": (StsClockSkew, "STS'en afviste tidsstemplet: kontroller maskinens ur (NTP)"),
+    "InvalidTimeRange": (StsClockSkew, "STS'en afviste den ønskede levetid eller tidsstemplet: kontroller uret"),
+}
+
+
+def parse_issue_response(body: bytes, audience: str) -> Token:
+    """The RSTR: the assertion (or EncryptedAssertion) and its lifetime; faults become typed errors."""
+    try:
+        env = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError:
+        raise StsUnavailable("STS'en svarede ikke med XML") from None
+    fault = env.find(f"{{{SOAP_NS}}}Body/{{{SOAP_NS}}}Fault")
+    if fault is not None:
+        code = (fault.findtext("faultcode") or "").split(":")[-1]
+        reason = fault.findtext("faultstring") or ""
+        cls, hint = _FAULTS.get(code, (StsError, "STS'en afviste anmodningen"))
+        raise cls(f"{hint} (STS: {code}: {reason})")
+    rstr = env.find(f".//{{{WST_NS}}}RequestSecurityTokenResponse")
+    if rstr is None:
+        raise StsUnavailable("STS'ens svar indeholder ingen RequestSecurityTokenResponse")
+    holder = rstr.find(f"{{{WST_NS}}}RequestedSecurityToken")
+    token = None if holder is None else next((c for c in holder if isinstance(c.tag, str)), None)
+    if token is None:
+        raise StsUnavailable("STS'ens svar indeholder ingen token")
+    expires_text = rstr.findtext(f"{{{WST_NS}}}Lifetime/{{{WSU_NS}}}Expires")
+    if expires_text is None:
+        cond = token.find(f"{{{SAML2_NS}}}Conditions")
+        expires_text = cond.get("NotOnOrAfter") if cond is not None else None
+    if expires_text is None:
+        raise StsUnavailable("STS'ens svar angiver ikke tokenets levetid")
+    try:
+        expires = _parse_ts(expires_text)
+    except SecurityError:
+        raise StsUnavailable("STS'ens svar har en ugyldig levetid") from None
+    return Token(token, token.get("ID") or token.get("Id") or "", expires, audience)
+
+
+class StsTokenProvider:
+    """Issues, caches (per audience) and renews tokens; thread-safe, with one renewal at a time."""
+
+    def __init__(
+        self,
+        creds: Credentials,
+        config: StsConfig,
+        session: requests.Session | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.creds = creds
+        self.config = config
+        self.session = session or requests.Session()
+        self.clock = clock
+        self._tokens: dict[str, Token] = {}
+        self._lock = threading.Lock()
+        #: How many tokens were issued (for tests and support).
+        self.issued = 0
+
+    def token(self) -> Token:
+        with self._lock:
+            current = self._tokens.get(self.config.audience)
+            if current is not None and self.clock() < current.expires - self.config.renew_before:
+                return current
+            fresh = self._issue()
+            self._tokens[self.config.audience] = fresh
+            return fresh
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._tokens.pop(self.config.audience, None)
+
+    def _issue(self) -> Token:
+        request = build_issue_request(self.creds, self.config, self.clock())
+        try:
+            response = self.session.post(
+                self.config.endpoint,
+                data=request,
+                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{ISSUE_ACTION}"'},
+                timeout=self.config.timeout,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise StsUnavailable(f"STS'en ({self.config.endpoint}) kunne ikke nås: {type(exc).__name__}") from None
+        token = parse_issue_response(response.content, self.config.audience)
+        self.issued += 1
+        return token
+
+
+# ----------------------------------------------------------------------------- the token (STS side)
+def issue_assertion(
+    sts: Credentials,
+    issuer: str,
+    audience: str,
+    holder: x509.Certificate,
+    not_before: datetime,
+    not_on_or_after: datetime,
+    attributes: dict[str, str] | None = None,
+) -> etree._Element:
+    """A signed SAML 2.0 holder-of-key assertion naming ``holder`` (what a NemLog-in STS returns)."""
+    nsmap = {"saml": SAML2_NS, "ds": DS_NS}
+    a_id = f"_{uuid.uuid4()}"
+    a = etree.Element(f"{{{SAML2_NS}}}Assertion", nsmap=nsmap, ID=a_id, Version="2.0", IssueInstant=_ts(not_before))
+    etree.SubElement(a, f"{{{SAML2_NS}}}Issuer").text = issuer
+    etree.SubElement(a, f"{{{DS_NS}}}Signature", Id="placeholder")
+    subject = etree.SubElement(a, f"{{{SAML2_NS}}}Subject")
+    name_id = etree.SubElement(subject, f"{{{SAML2_NS}}}NameID")
+    name_id.set("Format", "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName")
+    name_id.text = holder.subject.rfc4514_string()
+    conf = etree.SubElement(subject, f"{{{SAML2_NS}}}SubjectConfirmation", Method=HOLDER_OF_KEY)
+    data = etree.SubElement(conf, f"{{{SAML2_NS}}}SubjectConfirmationData")
+    key_info = etree.SubElement(data, f"{{{DS_NS}}}KeyInfo")
+    x509_data = etree.SubElement(key_info, f"{{{DS_NS}}}X509Data")
+    etree.SubElement(x509_data, f"{{{DS_NS}}}X509Certificate").text = base64.b64encode(
+        holder.public_bytes(Encoding.DER)
+    ).decode()
+    cond = etree.SubElement(
+        a, f"{{{SAML2_NS}}}Conditions", NotBefore=_ts(not_before), NotOnOrAfter=_ts(not_on_or_after)
+    )
+    restriction = etree.SubElement(cond, f"{{{SAML2_NS}}}AudienceRestriction")
+    etree.SubElement(restriction, f"{{{SAML2_NS}}}Audience").text = audience
+    if attributes:
+        stmt = etree.SubElement(a, f"{{{SAML2_NS}}}AttributeStatement")
+        for name, value in attributes.items():
+            attr = etree.SubElement(stmt, f"{{{SAML2_NS}}}Attribute", Name=name)
+            etree.SubElement(attr, f"{{{SAML2_NS}}}AttributeValue").text = value
+    signer = XMLSigner(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm=SignatureMethod.RSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=EXC_C14N,
+    )
+    signed: etree._Element = signer.sign(a, key=sts.private_key, cert=[sts.certificate], reference_uri=f"#{a_id}")
+    return signed
+
+
+# ----------------------------------------------------------------------------- verification (service side)
+@dataclass(frozen=True)
+class HolderOfKey:
+    """What a verified STS-mode request proves: who holds the key, and for whom the STS vouched."""
+
+    certificate: x509.Certificate
+    assertion_id: str
+    issuer: str
+
+
+def verify_assertion(
+    assertion: etree._Element,
+    sts_certificates: list[x509.Certificate],
+    audience: str,
+    now: datetime,
+    skew: timedelta = CLOCK_SKEW,
+) -> tuple[x509.Certificate, str]:
+    """Check the STS's signature, the audience and the validity window; return (holder certificate, issuer)."""
+    standalone = etree.tostring(assertion)
+    a_id = assertion.get("ID")
+    last_error: Exception | None = None
+    for sts_cert in sts_certificates:
+        try:
+            result = XMLVerifier().verify(standalone, x509_cert=sts_cert)
+        except (InvalidSignature, InvalidInput) as exc:
+            last_error = exc
+            continue
+        signed = result.signed_xml if not isinstance(result, list) else result[0].signed_xml
+        if signed is None or signed.get("ID") != a_id:
+            raise SecurityError("STS-signaturen dækker ikke hele tokenet")
+        break
+    else:
+        raise SecurityError(f"Tokenet er ikke udstedt af en betroet STS ({last_error})")
+    cond = assertion.find(f"{{{SAML2_NS}}}Conditions")
+    if cond is None:
+        raise SecurityError("Tokenet mangler Conditions")
+    not_before = _parse_ts(cond.get("NotBefore"))
+    not_after = _parse_ts(cond.get("NotOnOrAfter"))
+    if now + skew < not_before or now - skew >= not_after:
+        raise SecurityError("Tokenet er udløbet eller endnu ikke gyldigt")
+    audiences = [a.text for a in cond.iter(f"{{{SAML2_NS}}}Audience")]
+    if audience not in audiences:
+        raise SecurityError(f"Tokenet er udstedt til en anden tjeneste ({', '.join(str(a) for a in audiences)})")
+    conf = assertion.find(f"{{{SAML2_NS}}}Subject/{{{SAML2_NS}}}SubjectConfirmation")
+    if conf is None or conf.get("Method") != HOLDER_OF_KEY:
+        raise SecurityError("Tokenet er ikke holder-of-key")
+    cert_text = conf.findtext(f".//{{{DS_NS}}}X509Certificate")
+    if not cert_text:
+        raise SecurityError("Tokenet angiver ikke nøgleindehaverens certifikat")
+    holder = x509.load_der_x509_certificate(base64.b64decode(cert_text))
+    return holder, assertion.findtext(f"{{{SAML2_NS}}}Issuer") or ""
+
+
+def verify_holder_of_key(
+    envelope: etree._Element,
+    sts_certificates: list[x509.Certificate],
+    audience: str,
+    now: datetime | None = None,
+    skew: timedelta = CLOCK_SKEW,
+) -> HolderOfKey:
+    """An STS-mode request: a valid token from a trusted STS for this service, and a message signature made by
+    the key the token names (over Body and Timestamp, referring to the token)."""
+    now = now or datetime.now(UTC)
+    sec = envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security")
+    if sec is None:
+        raise SecurityError("Beskeden har ingen wsse:Security")
+    assertion = sec.find(f"{{{SAML2_NS}}}Assertion")
+    if assertion is None:
+        raise SecurityError("Beskeden har intet SAML-token fra STS'en")
+    holder, issuer = verify_assertion(assertion, sts_certificates, audience, now, skew)
+    signature = sec.find(f"{{{DS_NS}}}Signature")
+    if signature is None:
+        raise SecurityError("Beskeden er ikke signeret med nøglen i tokenet")
+    ref = signature.findtext(f"{{{DS_NS}}}KeyInfo/{{{WSSE_NS}}}SecurityTokenReference/{{{WSSE_NS}}}KeyIdentifier")
+    if ref != assertion.get("ID"):
+        raise SecurityError("Signaturen henviser ikke til tokenet")
+    ts = sec.find(f"{{{WSU_NS}}}Timestamp")
+    if ts is None:
+        raise SecurityError("Beskeden mangler wsu:Timestamp")
+    created = _parse_ts(ts.findtext(f"{{{WSU_NS}}}Created"))
+    expires = _parse_ts(ts.findtext(f"{{{WSU_NS}}}Expires"))
+    if created - skew > now or expires + skew < now:
+        raise SecurityError("Beskedens tidsstempel ligger uden for det tilladte vindue")
+    location = f"./{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security/"
+    try:
+        results = XMLVerifier().verify(
+            etree.tostring(envelope),
+            x509_cert=holder,
+            expect_config=SignatureConfiguration(expect_references=2, location=location),
+        )
+    except (InvalidSignature, InvalidInput):
+        raise SecurityError("Beskeden er ikke signeret af den nøgle, tokenet er udstedt til") from None
+    body = envelope.find(f"{{{SOAP_NS}}}Body")
+    referenced = {
+        r.signed_xml.get(_WSU_ID)
+        for r in (results if isinstance(results, list) else [results])
+        if r.signed_xml is not None
+    }
+    if {body.get(_WSU_ID) if body is not None else None, ts.get(_WSU_ID)} - referenced:
+        raise SecurityError("Signaturen dækker ikke både Body og Timestamp")
+    return HolderOfKey(holder, assertion.get("ID") or "", issuer)
