@@ -462,9 +462,9 @@ class SmdbClient:
             foer = next((f for f in andre if anm.smdb_id and f.anmodning.smdb_id == anm.smdb_id), None)
             nyt = forloeb.model_copy(update={"anmodning": anm})
             if foer is not None:
-                nyt = foer.model_copy(
-                    update={"anmodning": anm, "ivaerksaettelse": forloeb.ivaerksaettelse or foer.ivaerksaettelse}
-                )
+                nyt = foer.model_copy(update={"anmodning": anm})
+                if forloeb.ivaerksaettelse is not None:
+                    nyt = nyt.med_skema(forloeb.ivaerksaettelse)
             self._kontroller(nyt, foer, andre)
         payload: dict[str, Any] = {"Anmodning": mapping.to_wire(anm)}
         if forloeb.ivaerksaettelse is not None:
@@ -479,8 +479,7 @@ class SmdbClient:
         """Attach (or update, when it carries its TilbudstilknytningId) an offer to the iværksættelse."""
         if validate_first:
             foer, andre = self._forloeb_med_ivaerksaettelse(ivaerksaettelse_id)
-            tilb = [t for t in foer.tilbud if tilknytning.smdb_id is None or t.smdb_id != tilknytning.smdb_id]
-            self._kontroller(foer.model_copy(update={"tilbud": [*tilb, tilknytning]}), foer, andre)
+            self._kontroller(foer.med_tilbud(tilknytning), foer, andre)
         payload = mapping.to_wire(tilknytning, IvaerksaettelseId=ivaerksaettelse_id)
         return mapping.indsaet_resultat(self.call("IndsaetTilbudstilknytning", Tilbudstilknytning=payload))
 
@@ -489,11 +488,7 @@ class SmdbClient:
     ) -> IndsaetResultat:
         if validate_first:
             foer, andre = self._forloeb_med_ivaerksaettelse(ivaerksaettelse_id)
-            if foer.kvalhep is not None and kvalhep.smdb_id is None:
-                nyt = foer.model_copy(update={"antal_skemaer": {**foer.antal_skemaer, "KvalHep": 2}})
-            else:
-                nyt = foer.model_copy(update={"kvalhep": kvalhep})
-            self._kontroller(nyt, foer, andre)
+            self._kontroller(foer.med_skema(kvalhep), foer, andre)
         payload = mapping.to_wire(kvalhep, IvaerksaettelseId=ivaerksaettelse_id)
         return mapping.indsaet_resultat(self.call("IndsaetKvalHep", KvalHep=payload))
 
@@ -502,11 +497,7 @@ class SmdbClient:
     ) -> IndsaetResultat:
         if validate_first:
             foer, andre = self._forloeb_med_anmodning(anmodning_id)
-            if foer.afslutning is not None and afslutning.smdb_id is None:
-                nyt = foer.model_copy(update={"antal_skemaer": {**foer.antal_skemaer, "AFSL": 2}})
-            else:
-                nyt = foer.model_copy(update={"afslutning": afslutning})
-            self._kontroller(nyt, foer, andre)
+            self._kontroller(foer.med_skema(afslutning), foer, andre)
         payload = mapping.to_wire(afslutning, AnmodningId=anmodning_id)
         return mapping.indsaet_resultat(self.call("AfslutBehandling", Afslutning=payload))
 

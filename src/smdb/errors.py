@@ -60,5 +60,9 @@ class SecurityError(SmdbError):
     """A response failed signature verification, or a signed response was required and missing."""
 
 
+class TimestampOutOfWindow(SecurityError):
+    """The message's wsu:Timestamp is outside the accepted window: a replay, or a wrong clock."""
+
+
 class CertificateError(SmdbError):
     """The certificate or key cannot be used (expired, wrong password, key mismatch)."""

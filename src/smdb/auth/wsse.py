@@ -20,7 +20,7 @@ from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from smdb.auth.certificates import Credentials
-from smdb.errors import SecurityError
+from smdb.errors import SecurityError, TimestampOutOfWindow
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
@@ -169,34 +169,52 @@ def verify_envelope(
         raise SecurityError(f"Certifikatet ({cert.subject.rfc4514_string()}) er ikke betroet")
     if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
         raise SecurityError(f"Certifikatet ({cert.subject.rfc4514_string()}) er ikke gyldigt på nuværende tidspunkt")
+    verify_timestamp_and_signature(envelope, sec, cert, now, skew)
+    return cert
+
+
+def verify_timestamp_and_signature(
+    envelope: etree._Element, sec: etree._Element, key_holder: x509.Certificate, now: datetime, skew: timedelta
+) -> None:
+    """The checks both authentication modes share: the Timestamp is present and within the window (no replays,
+    no wrong clocks), and the message signature in ``sec`` was made with ``key_holder``'s key over Body and
+    Timestamp."""
     ts = sec.find(f"{{{WSU_NS}}}Timestamp")
     if ts is None:
         raise SecurityError("Beskeden mangler wsu:Timestamp")
     created = _parse_ts(ts.findtext(f"{{{WSU_NS}}}Created"))
     expires = _parse_ts(ts.findtext(f"{{{WSU_NS}}}Expires"))
     if created - skew > now or expires + skew < now:
-        raise SecurityError("Beskedens tidsstempel ligger uden for det tilladte vindue (gentaget eller forkert ur)")
+        raise TimestampOutOfWindow(
+            "Beskedens tidsstempel ligger uden for det tilladte vindue (gentaget eller forkert ur)"
+        )
+    signature = sec.find(f"{{{DS_NS}}}Signature")
+    if signature is None:
+        raise SecurityError("Beskeden er ikke signeret (ingen wsse:Security/ds:Signature)")
     body = envelope.find(f"{{{SOAP_NS}}}Body")
     signed_ids = {body.get(_WSU_ID) if body is not None else None, ts.get(_WSU_ID)}
     try:
         results = XMLVerifier().verify(
             etree.tostring(envelope),
-            x509_cert=cert,
+            x509_cert=key_holder,
             expect_config=SignatureConfiguration(
-                expect_references=len(sec.find(f"{{{DS_NS}}}Signature").findall(f".//{{{DS_NS}}}Reference")),
+                expect_references=len(signature.findall(f".//{{{DS_NS}}}Reference")),
                 location=f"./{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security/",
             ),
         )
     except (InvalidSignature, InvalidInput) as exc:
-        raise SecurityError(f"Signaturen kunne ikke verificeres: {exc}") from None
-    referenced = set()
-    for r in results if isinstance(results, list) else [results]:
-        el = r.signed_xml
-        if el is not None:
-            referenced.add(el.get(_WSU_ID))
+        raise SecurityError(f"Signaturen kunne ikke verificeres med nøglen til {_who(key_holder)}: {exc}") from None
+    referenced = {
+        r.signed_xml.get(_WSU_ID)
+        for r in (results if isinstance(results, list) else [results])
+        if r.signed_xml is not None
+    }
     if not signed_ids <= referenced:
         raise SecurityError("Signaturen dækker ikke både Body og Timestamp")
-    return cert
+
+
+def _who(cert: x509.Certificate) -> str:
+    return cert.subject.rfc4514_string()
 
 
 def _parse_ts(text: str | None) -> datetime:

@@ -457,6 +457,20 @@ class Simulator:
         return {"Id": record_id, "AnmodningId": anmodning_id, "IvaerksaettelseId": iv_id}
 
     # ------------------------------------------------------------------ IndsaetData: myndighed
+    def _save(self, kind: str, record: Any, **cols: Any) -> int:
+        """Update the stored record with the record's SMDB id, or insert it: the webservice never deletes (§5.1)."""
+        if record.smdb_id is not None:
+            self.store.update(record.smdb_id, self._stored(record))
+            return int(record.smdb_id)
+        return self.store.insert(kind, self._stored(record), **cols)
+
+    @staticmethod
+    def _owned(before: Kontaktforloeb, record: Any, stored: Any, label: str) -> None:
+        """An update must name a record of this very course."""
+        ids = [x.smdb_id for x in (stored if isinstance(stored, list) else [stored]) if x is not None]
+        if record.smdb_id is not None and record.smdb_id not in ids:
+            raise SimFault("REFERENCE", f"{label} {record.smdb_id} hører ikke til forløbet")
+
     def _op_IndsaetIvaerksaettelse(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         anm: Anmodning = _parse(Anmodning, args["Anmodning"])
         iv: Ivaerksaettelse | None = (
@@ -466,42 +480,24 @@ class Simulator:
             raise SimFault("FORRETNINGSREGEL", "[8-ANM] KommuneKode skal angives", "3.1")
         with self.store.transaction():
             before: Kontaktforloeb | None = None
-            row: Row | None = None
             if anm.smdb_id is not None:
-                row = self._anm_row(anm.smdb_id)
-                before = self._course(row)
+                before = self._course(self._anm_row(anm.smdb_id))
                 if str(before.cpr) != str(anm.cpr):
                     raise SimFault("FORRETNINGSREGEL", "CPR-nummeret på en anmodning kan ikke ændres", "5.1")
-            iv_rows = self.store.find("IVÆR", anmodning_id=row.id) if row else []
-            after_iv_count = len(iv_rows) + 1 if iv is not None and iv_rows and iv.smdb_id is None else 1
-            after = Kontaktforloeb.model_validate(
-                {
-                    "kommunekode": anm.kommunekode,
-                    "ANM": anm,
-                    "IVÆR": iv if iv is not None else (before.ivaerksaettelse if before else None),
-                    "TILB": before.tilbud if before else [],
-                    "KvalHep": before.kvalhep if before else None,
-                    "AFSL": before.afslutning if before else None,
-                }
-            )
-            if after_iv_count > 1:
-                after = after.model_copy(update={"antal_skemaer": {"IVÆR": after_iv_count}})
-            if iv is not None and iv.smdb_id is not None and not any(r.id == iv.smdb_id for r in iv_rows):
-                raise SimFault("REFERENCE", f"IvaerksaettelseId {iv.smdb_id} hører ikke til anmodningen")
-            self._check(after, before, row.id if row else None)
-            cols = {"cpr": str(anm.cpr), "kommune": anm.kommunekode}
-            if row is None:
-                anm_id = self.store.insert("ANM", self._stored(anm), **cols)
+                after = before.model_copy(update={"anmodning": anm, "kommunekode": anm.kommunekode})
             else:
-                anm_id = row.id
-                self.store.update(anm_id, self._stored(anm))
-            iv_id = iv_rows[0].id if iv_rows else None
+                after = Kontaktforloeb(kommunekode=anm.kommunekode, anmodning=anm)
             if iv is not None:
-                if iv.smdb_id is not None:
-                    iv_id = iv.smdb_id
-                    self.store.update(iv_id, self._stored(iv))
-                else:
-                    iv_id = self.store.insert("IVÆR", self._stored(iv), anmodning_id=anm_id, **cols)
+                if before is not None:
+                    self._owned(before, iv, before.ivaerksaettelse, "IvaerksaettelseId")
+                after = after.med_skema(iv)
+            self._check(after, before, anm.smdb_id)
+            cols = {"cpr": str(anm.cpr), "kommune": anm.kommunekode}
+            anm_id = self._save("ANM", anm, **cols)
+            stored_iv = before.ivaerksaettelse if before is not None else None
+            iv_id = stored_iv.smdb_id if stored_iv is not None else None
+            if iv is not None:
+                iv_id = self._save("IVÆR", iv, anmodning_id=anm_id, **cols)
             return self._result(iv_id if iv is not None and iv_id else anm_id, anm_id, iv_id)
 
     def _op_IndsaetTilbudstilknytning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -511,22 +507,16 @@ class Simulator:
             iv_row = self._iv_row(data.get("IvaerksaettelseId"))
             anm_row = self._anm_row(iv_row.anmodning_id)
             before = self._course(anm_row)
-            if t.smdb_id is not None and not any(x.smdb_id == t.smdb_id for x in before.tilbud):
-                raise SimFault("REFERENCE", f"TilbudstilknytningId {t.smdb_id} hører ikke til iværksættelsen")
-            tilb = [x for x in before.tilbud if x.smdb_id != t.smdb_id] + [t]
-            self._check(before.model_copy(update={"tilbud": tilb}), before, anm_row.id)
-            if t.smdb_id is not None:
-                self.store.update(t.smdb_id, self._stored(t))
-                rid = t.smdb_id
-            else:
-                rid = self.store.insert(
-                    "TILB",
-                    self._stored(t),
-                    cpr=anm_row.cpr,
-                    kommune=anm_row.kommune,
-                    anmodning_id=anm_row.id,
-                    ivaerksaettelse_id=iv_row.id,
-                )
+            self._owned(before, t, before.tilbud, "TilbudstilknytningId")
+            self._check(before.med_tilbud(t), before, anm_row.id)
+            rid = self._save(
+                "TILB",
+                t,
+                cpr=anm_row.cpr,
+                kommune=anm_row.kommune,
+                anmodning_id=anm_row.id,
+                ivaerksaettelse_id=iv_row.id,
+            )
             return self._result(rid, anm_row.id, iv_row.id)
 
     def _op_IndsaetKvalHep(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -536,27 +526,16 @@ class Simulator:
             iv_row = self._iv_row(data.get("IvaerksaettelseId"))
             anm_row = self._anm_row(iv_row.anmodning_id)
             before = self._course(anm_row)
-            if k.smdb_id is not None:
-                if before.kvalhep is None or before.kvalhep.smdb_id != k.smdb_id:
-                    raise SimFault("REFERENCE", f"KvalHepId {k.smdb_id} hører ikke til iværksættelsen")
-                after = before.model_copy(update={"kvalhep": k})
-            elif before.kvalhep is not None:
-                after = before.model_copy(update={"antal_skemaer": {**before.antal_skemaer, "KvalHep": 2}})
-            else:
-                after = before.model_copy(update={"kvalhep": k})
-            self._check(after, before, anm_row.id)
-            if k.smdb_id is not None:
-                self.store.update(k.smdb_id, self._stored(k))
-                rid = k.smdb_id
-            else:
-                rid = self.store.insert(
-                    "KvalHep",
-                    self._stored(k),
-                    cpr=anm_row.cpr,
-                    kommune=anm_row.kommune,
-                    anmodning_id=anm_row.id,
-                    ivaerksaettelse_id=iv_row.id,
-                )
+            self._owned(before, k, before.kvalhep, "KvalHepId")
+            self._check(before.med_skema(k), before, anm_row.id)
+            rid = self._save(
+                "KvalHep",
+                k,
+                cpr=anm_row.cpr,
+                kommune=anm_row.kommune,
+                anmodning_id=anm_row.id,
+                ivaerksaettelse_id=iv_row.id,
+            )
             return self._result(rid, anm_row.id, iv_row.id)
 
     def _op_AfslutBehandling(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -565,22 +544,9 @@ class Simulator:
         with self.store.transaction():
             anm_row = self._anm_row(data.get("AnmodningId"))
             before = self._course(anm_row)
-            if a.smdb_id is not None:
-                if before.afslutning is None or before.afslutning.smdb_id != a.smdb_id:
-                    raise SimFault("REFERENCE", f"AfslutningId {a.smdb_id} hører ikke til anmodningen")
-                after = before.model_copy(update={"afslutning": a})
-            elif before.afslutning is not None:
-                after = before.model_copy(update={"antal_skemaer": {**before.antal_skemaer, "AFSL": 2}})
-            else:
-                after = before.model_copy(update={"afslutning": a})
-            self._check(after, before, anm_row.id)
-            if a.smdb_id is not None:
-                self.store.update(a.smdb_id, self._stored(a))
-                rid = a.smdb_id
-            else:
-                rid = self.store.insert(
-                    "AFSL", self._stored(a), cpr=anm_row.cpr, kommune=anm_row.kommune, anmodning_id=anm_row.id
-                )
+            self._owned(before, a, before.afslutning, "AfslutningId")
+            self._check(before.med_skema(a), before, anm_row.id)
+            rid = self._save("AFSL", a, cpr=anm_row.cpr, kommune=anm_row.kommune, anmodning_id=anm_row.id)
             iv = before.ivaerksaettelse
             return self._result(rid, anm_row.id, iv.smdb_id if iv else None)
 
@@ -618,9 +584,7 @@ class Simulator:
             self._check_inds(Indskrivningsforloeb(indskrivning=i), None, others)
             if i.smdb_id is not None:
                 self._inds_row(i.smdb_id)
-                self.store.update(i.smdb_id, self._stored(i))
-                return self._result(i.smdb_id)
-            return self._result(self.store.insert("INDS", self._stored(i), cpr=str(i.cpr), kommune=i.myndighed))
+            return self._result(self._save("INDS", i, cpr=str(i.cpr), kommune=i.myndighed))
 
     def _op_IndsaetYdelse(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         data = args["Ydelse"]
@@ -630,10 +594,7 @@ class Simulator:
             before = self._indskrivningsforloeb(row)
             ydelser = [x for x in before.ydelser if y.smdb_id is None or x.smdb_id != y.smdb_id] + [y]
             self._check_inds(before.model_copy(update={"ydelser": ydelser}), before, [])
-            if y.smdb_id is not None:
-                self.store.update(y.smdb_id, self._stored(y))
-                return self._result(y.smdb_id)
-            return self._result(self.store.insert("YDEL", self._stored(y), cpr=row.cpr, indskrivning_id=row.id))
+            return self._result(self._save("YDEL", y, cpr=row.cpr, indskrivning_id=row.id))
 
     def _op_AfslutIndskrivning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         data = args["Udskrivning"]
@@ -644,10 +605,7 @@ class Simulator:
             if before.udskrivning is not None and u.smdb_id is None:
                 raise SimFault("FORRETNINGSREGEL", "Indskrivningen er allerede udskrevet", "6.1.6")
             self._check_inds(before.model_copy(update={"udskrivning": u}), before, [])
-            if u.smdb_id is not None:
-                self.store.update(u.smdb_id, self._stored(u))
-                return self._result(u.smdb_id)
-            return self._result(self.store.insert("UDSK", self._stored(u), cpr=row.cpr, indskrivning_id=row.id))
+            return self._result(self._save("UDSK", u, cpr=row.cpr, indskrivning_id=row.id))
 
     def _op_IndsaetAsi(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         asi = args["Asi"]

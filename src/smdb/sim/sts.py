@@ -26,7 +26,7 @@ from smdb.auth.sts import (
     issue_assertion,
 )
 from smdb.auth.wsse import SOAP_NS, WSSE_NS, WSU_NS, _parse_ts, _ts, verify_envelope
-from smdb.errors import SecurityError
+from smdb.errors import SecurityError, TimestampOutOfWindow
 from smdb.sim.codec import PARSER
 
 STS_PATH = "/sts/service.svc"
@@ -79,7 +79,7 @@ class SimSts:
         try:
             signer = verify_envelope(env, self.trusted, now=now)
         except SecurityError as exc:
-            code = "wsse:MessageExpired" if "tidsstempel" in str(exc) else "wst:FailedAuthentication"
+            code = "wsse:MessageExpired" if isinstance(exc, TimestampOutOfWindow) else "wst:FailedAuthentication"
             raise _StsFault(code, str(exc)) from None
         rst = env.find(f"{{{SOAP_NS}}}Body/{{{WST_NS}}}RequestSecurityToken")
         if rst is None:
