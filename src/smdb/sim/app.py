@@ -500,18 +500,25 @@ class Simulator:
                 iv_id = self._save("IVÆR", iv, anmodning_id=anm_id, **cols)
             return self._result(iv_id if iv is not None and iv_id else anm_id, anm_id, iv_id)
 
-    def _op_IndsaetTilbudstilknytning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        data = args["Tilbudstilknytning"]
-        t: Tilbudstilknytning = _parse(Tilbudstilknytning, data)
+    def _attach(
+        self,
+        kind: str,
+        record: Any,
+        iv_ref: Any,
+        label: str,
+        stored: Callable[[Kontaktforloeb], Any],
+        merged: Callable[[Kontaktforloeb], Kontaktforloeb],
+    ) -> dict[str, Any]:
+        """Insert or update a form that hangs on an iværksættelse (TILB, KvalHep), checked against its course."""
         with self.store.transaction():
-            iv_row = self._iv_row(data.get("IvaerksaettelseId"))
+            iv_row = self._iv_row(iv_ref)
             anm_row = self._anm_row(iv_row.anmodning_id)
             before = self._course(anm_row)
-            self._owned(before, t, before.tilbud, "TilbudstilknytningId")
-            self._check(before.med_tilbud(t), before, anm_row.id)
+            self._owned(before, record, stored(before), label)
+            self._check(merged(before), before, anm_row.id)
             rid = self._save(
-                "TILB",
-                t,
+                kind,
+                record,
                 cpr=anm_row.cpr,
                 kommune=anm_row.kommune,
                 anmodning_id=anm_row.id,
@@ -519,24 +526,24 @@ class Simulator:
             )
             return self._result(rid, anm_row.id, iv_row.id)
 
+    def _op_IndsaetTilbudstilknytning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        data = args["Tilbudstilknytning"]
+        t: Tilbudstilknytning = _parse(Tilbudstilknytning, data)
+        return self._attach(
+            "TILB",
+            t,
+            data.get("IvaerksaettelseId"),
+            "TilbudstilknytningId",
+            lambda f: f.tilbud,
+            lambda f: f.med_tilbud(t),
+        )
+
     def _op_IndsaetKvalHep(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         data = args["KvalHep"]
         k: KvalHep = _parse(KvalHep, data)
-        with self.store.transaction():
-            iv_row = self._iv_row(data.get("IvaerksaettelseId"))
-            anm_row = self._anm_row(iv_row.anmodning_id)
-            before = self._course(anm_row)
-            self._owned(before, k, before.kvalhep, "KvalHepId")
-            self._check(before.med_skema(k), before, anm_row.id)
-            rid = self._save(
-                "KvalHep",
-                k,
-                cpr=anm_row.cpr,
-                kommune=anm_row.kommune,
-                anmodning_id=anm_row.id,
-                ivaerksaettelse_id=iv_row.id,
-            )
-            return self._result(rid, anm_row.id, iv_row.id)
+        return self._attach(
+            "KvalHep", k, data.get("IvaerksaettelseId"), "KvalHepId", lambda f: f.kvalhep, lambda f: f.med_skema(k)
+        )
 
     def _op_AfslutBehandling(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         data = args["Afslutning"]
