@@ -391,3 +391,36 @@ def test_sim_serve_and_sim_cert_commands(
         proc.terminate()
         proc.wait(timeout=10)
     assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+
+
+def test_a_course_deleted_in_smdb_is_reported_again_despite_the_journal(
+    sim: SimServer, client: SmdbClient, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "j.db")
+    f = course()
+    assert Reporter(client, journal).report(f).status == "sent"
+    sim.app.store._db.execute("DELETE FROM records")  # DST deletes the course (systemskifte model 1)
+    assert Reporter(client, journal).report(f).status == "sent"
+    assert snapshot(sim) == {"ANM": 1, "IVÆR": 1, "TILB": 2, "KvalHep": 1, "AFSL": 1}
+
+
+def test_config_file_and_stdin(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    cert_pem, key_pem = testcert.to_pem(sim.client_credentials)
+    (tmp_path / "c.pem").write_bytes(cert_pem)
+    (tmp_path / "k.pem").write_bytes(key_pem)
+    (tmp_path / "smdb.toml").write_text(
+        f'[smdb]\nenv = "local"\nendpoint = "{sim.url}"\ncert = "{tmp_path / "c.pem"}"\nkey = "{tmp_path / "k.pem"}"\n'
+    )
+    for var in ("SMDB_ENV", "SMDB_ENDPOINT", "SMDB_CERT", "SMDB_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["--config", str(tmp_path / "smdb.toml"), "echo", "fra config"]) == 0
+    assert capsys.readouterr().out.strip() == "fra config"
+    (tmp_path / "bad.toml").write_text("[smdb\n")
+    assert main(["--config", str(tmp_path / "bad.toml"), "echo", "x"]) == 2
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(ex.kontaktforloeb())))
+    assert main(["validate", "-", "--today", "2025-06-01"]) == 0

@@ -113,7 +113,7 @@ class Journal:
             )
 
     def course_done(self, course_key: str, chash: str) -> bool:
-        """Was exactly this content confirmed complete before (a re-run can skip it without any call)?"""
+        """Was exactly this content confirmed complete (for audits; reporting always re-checks SMDB itself)?"""
         with self._lock:
             row = self._db.execute(
                 "SELECT content_hash, status FROM courses WHERE course_key = ?", (course_key,)

@@ -215,8 +215,8 @@ class Reporter:
         masked = mask(forloeb.cpr)
         chash = content_hash(forloeb.to_official())
         key = self.journal.course_key(str(forloeb.cpr), forloeb.kommunekode, forloeb.anmodningsdato.isoformat())
-        if not self.dry_run and self.journal.course_done(key, chash):
-            return Outcome(index, masked, "already", reason="bekræftet i journalen")
+        # No shortcut through the journal: SMDB's state is the truth (a course may have been deleted by DST since,
+        # e.g. in a systemskifte), so every course is compared with what Hent* returns before anything is sent.
         sent: list[str] = []
         try:
             for _ in range(MAX_RECONCILE + 1):
