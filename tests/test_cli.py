@@ -141,3 +141,20 @@ def test_console_script_is_installed_and_reports_usage_errors() -> None:
     proc = subprocess.run([sys.executable, "-m", "smdb.cli", "validate"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "usage" in proc.stderr
+
+
+def test_certificate_problems_are_configuration_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SMDB_ENV", "preprod")
+    monkeypatch.setenv("SMDB_CERT", str(tmp_path / "findes-ikke.p12"))
+    assert main(["whoami"]) == 2
+    assert "kan ikke læses" in capsys.readouterr().err
+    from smdb.auth import testcert
+
+    (tmp_path / "org.p12").write_bytes(testcert.to_pkcs12(testcert.generate(), "rigtig"))
+    monkeypatch.setenv("SMDB_CERT", str(tmp_path / "org.p12"))
+    monkeypatch.setenv("SMDB_CERT_PASSWORD", "forkert")
+    assert main(["whoami"]) == 2
+    err = capsys.readouterr().err
+    assert "forkert adgangskode" in err and "rigtig" not in err and "Traceback" not in err

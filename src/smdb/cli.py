@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from smdb.cpr import mask, scrub
-from smdb.errors import SmdbError
+from smdb.errors import CertificateError, SmdbError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -131,7 +131,11 @@ def make_client(args: argparse.Namespace) -> Any:
         raise UsageError("--env local kræver --endpoint (eller SMDB_ENDPOINT), fx http://127.0.0.1:8765")
     creds = None
     if cfg.get("cert"):
-        creds = auth.load(cfg["cert"], cfg.get("cert_password"), cfg.get("key"))
+        try:
+            creds = auth.load(cfg["cert"], cfg.get("cert_password"), cfg.get("key"))
+            creds.check_validity()
+        except CertificateError as exc:
+            raise UsageError(str(exc)) from None
     elif env != "local":
         raise UsageError("angiv organisationens certifikat med --cert eller SMDB_CERT")
     server_certs = []

@@ -70,6 +70,13 @@ class Credentials:
         return f"Credentials(subject={self.subject!r}, not_after={self.not_after:%Y-%m-%d})"
 
 
+def _read(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise CertificateError(f"Certifikatfilen {path} kan ikke læses: {exc.strerror}") from None
+
+
 def _check_pair(cert: x509.Certificate, key: object) -> rsa.RSAPrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise CertificateError("Nøglen er ikke en RSA-nøgle (OCES3-certifikater bruger RSA)")
@@ -81,7 +88,7 @@ def _check_pair(cert: x509.Certificate, key: object) -> rsa.RSAPrivateKey:
 
 def load_pkcs12(path: str | Path, password: str | bytes | None) -> Credentials:
     """Load a ``.p12``/``.pfx`` file as issued for OCES3 certificates."""
-    data = Path(path).read_bytes()
+    data = _read(path)
     pw = password.encode() if isinstance(password, str) else password
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, pw)
@@ -98,8 +105,8 @@ def load_pem(
     cert_path: str | Path, key_path: str | Path | None = None, password: str | bytes | None = None
 ) -> Credentials:
     """Load a PEM certificate and key (one file holding both, or two files)."""
-    cert_data = Path(cert_path).read_bytes()
-    key_data = Path(key_path).read_bytes() if key_path else cert_data
+    cert_data = _read(cert_path)
+    key_data = _read(key_path) if key_path else cert_data
     pw = password.encode() if isinstance(password, str) else password
     try:
         certs = x509.load_pem_x509_certificates(cert_data)
