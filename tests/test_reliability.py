@@ -48,7 +48,7 @@ def faulty(client_creds: Credentials, server_creds: Credentials) -> Iterator[Sim
 
 
 def fast_client(sim: SimServer) -> SmdbClient:
-    return sim.client(today=lambda: TODAY, timeout=(1.0, 0.25), retries=3, backoff=0.001)
+    return sim.client(today=lambda: TODAY, timeout=(1.0, 0.25), retries=6, backoff=0.001)
 
 
 def expected_counts(items: list[Kontaktforloeb]) -> dict[str, int]:

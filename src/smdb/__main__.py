@@ -1,0 +1,7 @@
+"""``python -m smdb`` is the ``smdb`` command."""
+
+import sys
+
+from smdb.cli import main
+
+sys.exit(main())
