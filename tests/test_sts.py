@@ -228,3 +228,51 @@ def test_cli_whoami_and_demo_with_sts(
         assert "SAML-token" in capsys.readouterr().err
     assert main(["demo", "--auth", "sts"]) == 0
     assert "STS-token" in capsys.readouterr().out
+
+
+def test_cli_whoami_sts_against_sim_serve_sts_process(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+
+    from smdb.cli import main
+
+    assert main(["sim", "cert", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "smdb",
+            "sim",
+            "serve",
+            "--port",
+            "0",
+            "--auth",
+            "sts",
+            "--trust",
+            str(tmp_path / "test-cert.pem"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        endpoint = proc.stdout.readline().strip().split("=", 1)[1]
+        settings = dict(part.split("=", 1) for part in proc.stdout.readline().split())
+        for var, value in {
+            "SMDB_ENV": "local",
+            "SMDB_ENDPOINT": endpoint,
+            "SMDB_CERT": str(tmp_path / "test-cert.pem"),
+            "SMDB_KEY": str(tmp_path / "test-key.pem"),
+            **settings,
+        }.items():
+            monkeypatch.setenv(var, value)
+        assert main(["--auth", "sts", "whoami"]) == 0
+        assert "Cvr: 29189900" in capsys.readouterr().out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
