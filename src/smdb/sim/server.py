@@ -119,8 +119,10 @@ class SimServer:
         from smdb.client import SmdbClient
 
         kwargs.setdefault("credentials", self.client_credentials)
-        kwargs.setdefault("server_certificates", [self.server_certificate])
-        kwargs.setdefault("strict", True)
+        signs = self.app.server_credentials is not None
+        if "server_certificates" not in kwargs:
+            kwargs["server_certificates"] = [self.server_certificate] if signs else []
+        kwargs.setdefault("strict", signs)
         kwargs.setdefault("today", self.app.today)
         kwargs.setdefault("timeout", (2.0, 10.0))
         if self.app.auth == "sts":
