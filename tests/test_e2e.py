@@ -424,3 +424,23 @@ def test_config_file_and_stdin(
     capsys.readouterr()
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(ex.kontaktforloeb())))
     assert main(["validate", "-", "--today", "2025-06-01"]) == 0
+
+
+def test_corrected_anmodningsdato_with_known_id_is_sent_as_a_correction(sim: SimServer, client: SmdbClient) -> None:
+    r = Reporter(client)
+    f = course(afsluttet_efter_dage=None)
+    assert r.report(f).status == "sent"
+    (stored,) = client.hent_forloeb(f.cpr, 101)
+    corrected = ex.kontaktforloeb(afsluttet_efter_dage=None)
+    corrected["ANM"]["BehandlingAnmodningDato"] = "2024-03-02"
+    corrected["ANM"]["AnmodningId"] = stored.anmodning.smdb_id
+    out = r.report(Kontaktforloeb.model_validate(corrected))
+    assert out.status == "sent" and out.sent == ["ret anmodning/iværksættelse"]
+    (after,) = client.hent_forloeb(f.cpr, 101)
+    assert after.anmodningsdato == date(2024, 3, 2) and snapshot(sim)["ANM"] == 1
+    # without the id, the corrected date looks like a second open course and is refused locally (§6.1.2)
+    del corrected["ANM"]["AnmodningId"]
+    corrected["ANM"]["BehandlingAnmodningDato"] = "2024-03-03"
+    refused = r.report(Kontaktforloeb.model_validate(corrected))
+    assert refused.status == "rejected_local"
+    assert [v.code for v in refused.violations] == ["en_aaben_anmodning"]

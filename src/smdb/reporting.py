@@ -207,8 +207,14 @@ class Reporter:
         self.dry_run = dry_run
 
     def _state(self, f: Kontaktforloeb) -> tuple[Kontaktforloeb | None, list[Kontaktforloeb]]:
+        """The stored course this one is (by its AnmodningId when the caller knows it, which also lets a corrected
+        anmodningsdato be sent as a correction; otherwise by anmodningsdato), and the citizen's other courses."""
         alle = self.client.hent_forloeb(f.cpr, f.kommunekode)
-        stored = next((s for s in alle if s.anmodning.anmodningsdato == f.anmodningsdato), None)
+        known_id = f.anmodning.smdb_id
+        if known_id is not None:
+            stored = next((s for s in alle if s.anmodning.smdb_id == known_id), None)
+        else:
+            stored = next((s for s in alle if s.anmodning.anmodningsdato == f.anmodningsdato), None)
         return stored, [s for s in alle if s is not stored]
 
     def report(self, forloeb: Kontaktforloeb, index: int | None = None) -> Outcome:
