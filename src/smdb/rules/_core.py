@@ -72,9 +72,6 @@ class Kontekst:
     today: date
 
 
-Check = Callable[[T, Kontekst], Iterator[Violation]]
-
-
 @dataclass
 class Tjekliste:
     """The checks of one kind of aggregate, run in declaration order."""

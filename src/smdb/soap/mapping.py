@@ -18,13 +18,11 @@ from pydantic import BaseModel
 from smdb.models import (
     Afslutning,
     Anmodning,
-    Indskrivning,
     Ivaerksaettelse,
     Kontaktforloeb,
     KvalHep,
     Tilbudstilknytning,
     Udskrivning,
-    Ydelse,
 )
 from smdb.models._base import ascii_stavemaade
 
@@ -97,22 +95,6 @@ def hentet(model: type[M], data: dict[str, Any]) -> Hentet[M]:
         afslutning=from_wire(Afslutning, afsl) if isinstance(afsl, dict) else None,
         udskrivning=from_wire(Udskrivning, udsk) if isinstance(udsk, dict) else None,
     )
-
-
-#: Result type name of each Hent* operation -> form model (None: a lookup record, returned as a dict).
-HENT_MODELLER: dict[str, type[BaseModel] | None] = {
-    "HentAnmodninger": Anmodning,
-    "HentIvaerksaettelser": Ivaerksaettelse,
-    "HentTilbudstilknytninger": Tilbudstilknytning,
-    "HentKvalHep": KvalHep,
-    "HentIndskrivninger": Indskrivning,
-    "HentYdelser": Ydelse,
-    "HentAlleTilbud": None,
-    "HentLandeliste": None,
-    "HentYdelsespakker": None,
-    "HentAsiForMyndighed": None,
-    "HentAsiForTilbud": None,
-}
 
 
 def soegning(
