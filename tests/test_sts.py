@@ -276,3 +276,18 @@ def test_cli_whoami_sts_against_sim_serve_sts_process(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_refused_token_is_replaced_once(sts_sim: SimServer, clock: Clock) -> None:
+    config = StsConfig(endpoint=sts_sim.sts_url, audience=SIM_AUDIENCE, lifetime=timedelta(minutes=30))
+    c = client_for(sts_sim, clock, sts=config)
+    assert c.sts_provider is not None
+    c.echo("a")
+    stale = c.sts_provider.token()
+    # the service stops accepting the cached token (here: it is presented after its lifetime)
+    c.sts_provider._tokens[SIM_AUDIENCE] = Token(
+        stale.assertion, stale.assertion_id, clock() + timedelta(hours=2), SIM_AUDIENCE
+    )
+    clock.advance(minutes=40)
+    assert c.echo("b") == "b"
+    assert c.sts_provider.issued == 2

@@ -213,7 +213,22 @@ class SmdbClient:
             return proxy
 
     def call(self, operation: str, **kwargs: Any) -> Any:
-        """Call any operation of the contract with payload dicts; returns plain dicts/lists/values."""
+        """Call any operation of the contract with payload dicts; returns plain dicts/lists/values.
+
+        In STS mode a security refusal is answered once with a fresh token: SMDB refuses before processing, so even
+        a write is safe to send again, and a token the service no longer accepts (its clock, a key rollover at the
+        STS) should not need a restart.
+        """
+        try:
+            return self._call(operation, kwargs)
+        except SmdbSecurityFault:
+            if self.sts_provider is None:
+                raise
+            log.info("%s: sikkerhedsfejl i STS-tilstand; henter nyt token og prøver én gang til", operation)
+            self.sts_provider.invalidate()
+            return self._call(operation, kwargs)
+
+    def _call(self, operation: str, kwargs: dict[str, Any]) -> Any:
         op = OPERATIONS[operation]
         attempts = 1 if op.writes else 1 + self.retries
         for attempt in range(1, attempts + 1):
