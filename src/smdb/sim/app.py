@@ -80,6 +80,10 @@ YDELSESPAKKER = [
 ]
 
 
+#: The id element that refers to a stored record of each kind.
+_ID_NAMES = {"ANM": "AnmodningId", "IVÆR": "IvaerksaettelseId", "INDS": "IndskrivningId"}
+
+
 class SimFault(Exception):
     """Becomes a SOAP fault (HTTP 500) with DST-style detail."""
 
@@ -432,16 +436,11 @@ class Simulator:
         if new:
             raise _rule_fault(new)
 
-    def _anm_row(self, anmodning_id: Any) -> Row:
-        row = self.store.get(int(anmodning_id), "ANM") if anmodning_id is not None else None
+    def _row(self, kind: str, record_id: Any) -> Row:
+        """A referenced record that must exist (ids come from the caller: a wrong one is a REFERENCE fault)."""
+        row = self.store.get(int(record_id), kind) if record_id is not None else None
         if row is None:
-            raise SimFault("REFERENCE", f"AnmodningId {anmodning_id} findes ikke")
-        return row
-
-    def _iv_row(self, ivaerksaettelse_id: Any) -> Row:
-        row = self.store.get(int(ivaerksaettelse_id), "IVÆR") if ivaerksaettelse_id is not None else None
-        if row is None:
-            raise SimFault("REFERENCE", f"IvaerksaettelseId {ivaerksaettelse_id} findes ikke")
+            raise SimFault("REFERENCE", f"{_ID_NAMES[kind]} {record_id} findes ikke")
         return row
 
     @staticmethod
@@ -481,7 +480,7 @@ class Simulator:
         with self.store.transaction():
             before: Kontaktforloeb | None = None
             if anm.smdb_id is not None:
-                before = self._course(self._anm_row(anm.smdb_id))
+                before = self._course(self._row("ANM", anm.smdb_id))
                 if str(before.cpr) != str(anm.cpr):
                     raise SimFault("FORRETNINGSREGEL", "CPR-nummeret på en anmodning kan ikke ændres", "5.1")
                 after = before.model_copy(update={"anmodning": anm, "kommunekode": anm.kommunekode})
@@ -511,8 +510,8 @@ class Simulator:
     ) -> dict[str, Any]:
         """Insert or update a form that hangs on an iværksættelse (TILB, KvalHep), checked against its course."""
         with self.store.transaction():
-            iv_row = self._iv_row(iv_ref)
-            anm_row = self._anm_row(iv_row.anmodning_id)
+            iv_row = self._row("IVÆR", iv_ref)
+            anm_row = self._row("ANM", iv_row.anmodning_id)
             before = self._course(anm_row)
             self._owned(before, record, stored(before), label)
             self._check(merged(before), before, anm_row.id)
@@ -549,7 +548,7 @@ class Simulator:
         data = args["Afslutning"]
         a: Afslutning = _parse(Afslutning, data)
         with self.store.transaction():
-            anm_row = self._anm_row(data.get("AnmodningId"))
+            anm_row = self._row("ANM", data.get("AnmodningId"))
             before = self._course(anm_row)
             self._owned(before, a, before.afslutning, "AfslutningId")
             self._check(before.med_skema(a), before, anm_row.id)
@@ -558,12 +557,6 @@ class Simulator:
             return self._result(rid, anm_row.id, iv.smdb_id if iv else None)
 
     # ------------------------------------------------------------------ IndsaetData: tilbud (legacy)
-    def _inds_row(self, indskrivning_id: Any) -> Row:
-        row = self.store.get(int(indskrivning_id), "INDS") if indskrivning_id is not None else None
-        if row is None:
-            raise SimFault("REFERENCE", f"IndskrivningId {indskrivning_id} findes ikke")
-        return row
-
     def _indskrivningsforloeb(self, row: Row) -> Indskrivningsforloeb:
         return Indskrivningsforloeb.model_validate(
             {
@@ -590,14 +583,14 @@ class Simulator:
             ]
             self._check_inds(Indskrivningsforloeb(indskrivning=i), None, others)
             if i.smdb_id is not None:
-                self._inds_row(i.smdb_id)
+                self._row("INDS", i.smdb_id)
             return self._result(self._save("INDS", i, cpr=str(i.cpr), kommune=i.myndighed))
 
     def _op_IndsaetYdelse(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         data = args["Ydelse"]
         y: Ydelse = _parse(Ydelse, data)
         with self.store.transaction():
-            row = self._inds_row(data.get("IndskrivningId"))
+            row = self._row("INDS", data.get("IndskrivningId"))
             before = self._indskrivningsforloeb(row)
             ydelser = [x for x in before.ydelser if y.smdb_id is None or x.smdb_id != y.smdb_id] + [y]
             self._check_inds(before.model_copy(update={"ydelser": ydelser}), before, [])
@@ -607,7 +600,7 @@ class Simulator:
         data = args["Udskrivning"]
         u: Udskrivning = _parse(Udskrivning, data)
         with self.store.transaction():
-            row = self._inds_row(data.get("IndskrivningId"))
+            row = self._row("INDS", data.get("IndskrivningId"))
             before = self._indskrivningsforloeb(row)
             if before.udskrivning is not None and u.smdb_id is None:
                 raise SimFault("FORRETNINGSREGEL", "Indskrivningen er allerede udskrevet", "6.1.6")
@@ -619,12 +612,12 @@ class Simulator:
         with self.store.transaction():
             cpr = None
             if asi.get("AnmodningId") is not None:
-                row = self._anm_row(asi["AnmodningId"])
+                row = self._row("ANM", asi["AnmodningId"])
                 cpr = row.cpr
                 if date.fromisoformat(row.data["BehandlingAnmodningDato"]) >= date(2019, 7, 1):
                     raise SimFault("FORRETNINGSREGEL", "ASI kan kun indberettes for forløb før 1. juli 2019", "6.2")
             elif asi.get("IndskrivningId") is not None:
-                cpr = self._inds_row(asi["IndskrivningId"]).cpr
+                cpr = self._row("INDS", asi["IndskrivningId"]).cpr
             else:
                 raise SimFault("REFERENCE", "ASI skal referere til en anmodning eller en indskrivning")
             data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asi.items() if not k.endswith("Id")}
