@@ -4,6 +4,11 @@ pre-built (already signed) envelopes, in the same run; and the client from 8 thr
 Target (issue 4): at least 50 full courses per second single-threaded. The simulator runs in the same process,
 so its work (signature verification, rule checks, SQLite, signing the answer) is part of every figure.
 
+It also decomposes the figure, so the question "could any client reach the target here?" is answered by
+measurement: the same run without WS-Security on either side (everything but the signatures), and the
+client's own WS-Security work (signxml: signing each request, verifying each signed answer) repeated on the
+very envelopes of run 1. Their sum is a floor per course that no simulator speed-up can go below.
+
     python benchmarks/bench_e2e.py [N]
 """
 
@@ -17,7 +22,9 @@ from typing import Any
 
 import requests
 from _common import full_courses
+from lxml import etree
 
+from smdb.auth.wsse import SOAP_NS, WSSE_NS, sign_envelope, verify_envelope
 from smdb.models import Kontaktforloeb
 from smdb.reporting import Reporter
 from smdb.sim import SimServer
@@ -43,11 +50,14 @@ def main(n: int = 300) -> int:
     sim = server()
     client = sim.client(today=lambda: TODAY)
     sent: list[tuple[str, str, bytes]] = []
+    answers: list[bytes] = []
     real_post = client.session.post
 
     def recording_post(url: Any, data: Any = None, **kw: Any) -> requests.Response:
         sent.append((url, kw["headers"]["SOAPAction"], data))
-        return real_post(url, data=data, **kw)
+        response = real_post(url, data=data, **kw)
+        answers.append(response.content)
+        return response
 
     client.session.post = recording_post  # type: ignore[method-assign]
     reporter = Reporter(client)
@@ -84,6 +94,28 @@ def main(n: int = 300) -> int:
     t_unsigned = time.perf_counter() - started
     sim4.stop()
 
+    # 2c) no WS-Security on either side: the ceiling of everything except the signatures
+    sim5 = server()
+    sim5.app.require_signature = False
+    sim5.app.server_credentials = None
+    bare = sim5.client(today=lambda: TODAY, credentials=None, server_certificates=[], strict=False)
+    started = time.perf_counter()
+    assert Reporter(bare).report_many(courses).count("sent") == n
+    t_bare = time.perf_counter() - started
+    assert counts(sim5) == expected
+    sim5.stop()
+
+    # 2d) the client's own WS-Security work on the envelopes of run 1: sign each request again, verify each answer
+    unsigned_requests = [_without_security(body) for _, _, body in sent]
+    started = time.perf_counter()
+    for envelope in unsigned_requests:
+        sign_envelope(etree.fromstring(etree.tostring(envelope)), sim.client_credentials)
+    t_sign = time.perf_counter() - started
+    started = time.perf_counter()
+    for answer in answers:
+        verify_envelope(etree.fromstring(answer), [sim.server_certificate])
+    t_verify = time.perf_counter() - started
+
     # 3) one client shared by 8 threads, distinct citizens
     sim3 = server()
     shared = sim3.client(today=lambda: TODAY)
@@ -106,9 +138,28 @@ def main(n: int = 300) -> int:
     )
     print(f"smdb Reporter, single-threaded, answers not signed:    {n / t_unsigned:7.1f} courses/s")
     print(f"smdb Reporter, one client from 8 threads:              {n / t_threads:7.1f} courses/s")
+    print(f"smdb Reporter, no WS-Security on either side:          {n / t_bare:7.1f} courses/s")
+    per_course = (t_sign + t_verify) / n * 1000
+    print(
+        f"client's WS-Security work (signxml): signing {t_sign / calls * 1000:.2f} + verifying "
+        f"{t_verify / calls * 1000:.2f} ms/call = {per_course:.1f} ms/course"
+    )
+    floor = t_bare / n * 1000 + per_course
+    print(
+        f"floor with signed calls and a simulator whose own security work costs nothing: {floor:.1f} ms/course "
+        f"= at most {1000 / floor:.1f} courses/s"
+    )
     ok = n / t_lib >= 50
     print("target met" if ok else "target NOT met")
     return 0 if ok else 1
+
+
+def _without_security(body: bytes) -> etree._Element:
+    envelope = etree.fromstring(body)
+    security = envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security")
+    assert security is not None
+    security.getparent().remove(security)  # type: ignore[union-attr]
+    return envelope
 
 
 if __name__ == "__main__":
