@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from smdb import eksempler as ex
-from smdb.rules import REGLER, parse_and_validate
+from smdb.rules import REGLER, Violation, parse_and_validate
 
 TODAY = date(2025, 6, 1)
 Data = Any
@@ -588,6 +588,21 @@ def test_ordered_substance_cannot_be_main_substance() -> None:
 def test_violations_in_a_list_carry_the_course_index() -> None:
     _, vs = parse_and_validate([base(), iv(base(kommunekode=147), PersonNogensindeTestetHIVKode=None)], today=TODAY)
     assert [(v.forloeb, v.code) for v in vs] == [(1, "hiv_test_paakraevet")]
+
+
+def test_a_violation_names_each_felt_id_once() -> None:
+    """The Felt-ID is in brackets only when the message does not already name it."""
+    c = base()
+    c.pop("kommunekode")
+    _, vs = parse_and_validate(c, today=TODAY)
+    assert [str(v) for v in vs] == ["§3.1 [8-ANM] KommuneKode skal udfyldes (paakraevet)"]
+    _, vs = parse_and_validate(iv(base(), PersonGrundskoleuddannelseKode=None), today=TODAY)
+    assert [str(v) for v in vs] == [
+        "§6.1.3 [12-IVÆR] PersonGrundskoleuddannelseKode er obligatorisk (grundskole_paakraevet)"
+    ]
+    named = Violation("6.1.5", ("1-AFSL",), "x", "1-AFSL ligger før startdatoen.", forloeb=2)
+    assert str(named) == "forløb 2: §6.1.5 1-AFSL ligger før startdatoen. (x)"
+    assert named.tekst(kode=False) == "§6.1.5 1-AFSL ligger før startdatoen."
 
 
 def test_error_output_never_contains_the_cpr_number() -> None:

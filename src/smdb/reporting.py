@@ -335,7 +335,7 @@ def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = N
             line += " – " + ", ".join(o.sent)
         stream.write(line + "\n")
         for v in o.violations:
-            stream.write(f"    §{v.rule} [{', '.join(v.fields)}] {v.message}\n")
+            stream.write(f"    {v.tekst(kode=False)}\n")
         if o.reason and o.status not in ("sent", "already"):
             stream.write(f"    {o.reason}\n")
     stream.write(summary.text() + "\n")

@@ -35,9 +35,16 @@ class Violation:
             "message": self.message,
         }
 
+    def tekst(self, kode: bool = True) -> str:
+        """One line for a person: the section, the Felt-IDs (unless the message already names them, as it
+        usually does), the message and, with ``kode``, the rule's machine code."""
+        extra = [f for f in self.fields if f not in self.message]
+        felter = f" [{', '.join(extra)}]" if extra else ""
+        return f"§{self.rule}{felter} {self.message}" + (f" ({self.code})" if kode else "")
+
     def __str__(self) -> str:
         where = f"forløb {self.forloeb}: " if self.forloeb is not None else ""
-        return f"{where}§{self.rule} [{', '.join(self.fields)}] {self.message} ({self.code})"
+        return where + self.tekst()
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,7 +102,7 @@ class Caller:
 
 
 def _rule_fault(violations: list[Violation]) -> SimFault:
-    msg = " | ".join(f"§{v.rule} [{', '.join(v.fields)}] {v.message} ({v.code})" for v in violations)
+    msg = " | ".join(v.tekst() for v in violations)
     return SimFault("FORRETNINGSREGEL", scrub(msg), violations[0].rule)
 
 
