@@ -318,6 +318,18 @@ def test_aktivliste(cli_env: Path, client: SmdbClient, capsys: pytest.CaptureFix
     assert main(["aktivliste", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert sorted(r["PersonIdentifikator"] for r in rows) == ["010190-****", "120399-****"]
+    assert main(["aktivliste", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("PersonIdentifikator,KommuneKode,AnmodningId") and len(lines) == 3
+
+
+def test_aktivliste_without_active_courses_still_has_a_csv_header(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["aktivliste", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "PersonIdentifikator,KommuneKode,AnmodningId,BehandlingAnmodningDato,IvaerksatBehandlingDato,AabneTilbud,KvalHep"
+    )
 
 
 def test_check_reports_certificate_endpoint_and_clock(sim: SimServer) -> None:

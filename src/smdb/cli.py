@@ -309,13 +309,16 @@ def _masked_rows(rows: list[dict[str, Any]], show_cpr: bool) -> list[dict[str, A
     return out
 
 
-def _print_rows(rows: list[dict[str, Any]], fmt: str, stream: TextIO, show_cpr: bool = False) -> None:
+def _print_rows(
+    rows: list[dict[str, Any]], fmt: str, stream: TextIO, show_cpr: bool = False, known: tuple[str, ...] = ()
+) -> None:
+    """``known``: columns that exist even when no row does, so an empty CSV still has its header."""
     rows = _masked_rows(rows, show_cpr)
     if fmt == "json":
         json.dump(rows, stream, ensure_ascii=False, indent=2, default=str)
         stream.write("\n")
         return
-    columns: list[str] = []
+    columns: list[str] = list(known)
     for r in rows:
         columns.extend(k for k in r if k not in columns)
     if fmt == "csv":
@@ -336,11 +339,11 @@ def _print_rows(rows: list[dict[str, Any]], fmt: str, stream: TextIO, show_cpr: 
 
 
 def cmd_aktivliste(args: argparse.Namespace) -> int:
-    from smdb.systemskifte import aktive_forloeb, aktivliste_rows
+    from smdb.systemskifte import AKTIVLISTE_KOLONNER, aktive_forloeb, aktivliste_rows
 
     kommune = _kommune(args)
     rows = aktivliste_rows(aktive_forloeb(make_client(args), kommune))
-    _print_rows(rows, args.format, sys.stdout, args.vis_cpr)
+    _print_rows(rows, args.format, sys.stdout, args.vis_cpr, AKTIVLISTE_KOLONNER)
     return EXIT_OK
 
 

@@ -43,6 +43,18 @@ def aktive_forloeb(client: SmdbClient, kommunekode: int) -> list[Kontaktforloeb]
     return out
 
 
+#: The columns of the active-course list, fixed so that an empty list still has a header for the reader.
+AKTIVLISTE_KOLONNER = (
+    "PersonIdentifikator",
+    "KommuneKode",
+    "AnmodningId",
+    "BehandlingAnmodningDato",
+    "IvaerksatBehandlingDato",
+    "AabneTilbud",
+    "KvalHep",
+)
+
+
 def aktivliste_rows(forloeb: list[Kontaktforloeb]) -> list[dict[str, Any]]:
     rows = []
     for f in forloeb:
