@@ -229,6 +229,34 @@ def test_cli_indberet_reports_rejections_with_exit_1(cli_env: Path, capsys: pyte
     assert "[9-TILB] AutorisationKodeTekst" in capsys.readouterr().out
 
 
+def test_cli_indberet_one_unparseable_course_does_not_hold_back_the_batch(
+    cli_env: Path, sim: SimServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong code (a parse error, not a business rule) rejects that course alone; the others are reported."""
+    wrong_code = ex.kontaktforloeb(cpr="0303854322")
+    wrong_code["IVÆR"]["PersonGrundskoleuddannelseKode"] = "77"
+    mand = ex.kontaktforloeb(cpr=ex.CPR_MAND, kvinde=False)
+    data = [ex.kontaktforloeb(), wrong_code, ex.indskrivningsforloeb(), mand]
+    path = cli_env / "mixed.json"
+    path.write_text(json.dumps(data, default=str))
+    assert main(["indberet", str(path), "--format", "json", "--today", "2025-06-01"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert [(c["forloeb"], c["cpr"], c["status"]) for c in result["courses"]] == [
+        (0, "010190-****", "sent"),
+        (1, "030385-****", "rejected_local"),
+        (2, "150685-****", "refused"),
+        (3, "150685-****", "sent"),
+    ]
+    assert result["courses"][1]["violations"][0]["fields"] == ["12-IVÆR"]
+    assert "lukket for datoer fra 2025-01-01" in result["courses"][2]["reason"]
+    assert result["sent"] == 2 and result["rejected_by_rule"] == 1 and result["refused"] == 1
+    assert sim.app.store.count("ANM") == 2
+    assert main(["indberet", str(path), "--today", "2025-06-01"]) == 1
+    out = capsys.readouterr().out
+    assert "forløb 1 (030385-****): rejected_local" in out and "§3.1 [12-IVÆR] PersonGrundskoleuddannelseKode" in out
+    assert "0303854322" not in out
+
+
 def test_cli_needs_endpoint_and_certificate(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

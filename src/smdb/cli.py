@@ -210,36 +210,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _parse_courses(data: Any) -> list[Any]:
-    from smdb.models import Kontaktforloeb
-    from smdb.rules import parse
-
-    items = data if isinstance(data, list) else [data]
-    out = []
-    problems = []
-    for i, item in enumerate(items):
-        f, errs = parse(item, i)
-        if errs:
-            problems.extend(errs)
-        elif not isinstance(f, Kontaktforloeb):
-            raise UsageError(f"forløb {i}: INDS/YDEL/UDSK indberettes ikke med 'smdb indberet' (lukket fra 2025)")
-        else:
-            out.append(f)
-    if problems:
-        for v in problems:
-            print(str(v), file=sys.stderr)
-        raise UsageError(f"{len(problems)} fejl i input; intet er sendt")
-    return out
-
-
 def cmd_indberet(args: argparse.Namespace) -> int:
     from smdb.journal import Journal
     from smdb.reporting import Reporter, print_summary
 
-    courses = _parse_courses(read_json(args.file))
+    data = read_json(args.file)
     client = make_client(args)
     journal = Journal(args.journal) if args.journal else None
-    summary = Reporter(client, journal, dry_run=args.dry_run).report_many(courses, progress=sys.stderr)
+    summary = Reporter(client, journal, dry_run=args.dry_run).report_data(data, progress=sys.stderr)
     print_summary(summary, args.format)
     return EXIT_OK if summary.ok else EXIT_VIOLATIONS
 

@@ -20,7 +20,7 @@ from smdb.cpr import mask
 from smdb.errors import SmdbFault, SmdbOutcomeUnknown, SmdbRuleRejected, SmdbUnavailable, ValidationFailed
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
 from smdb.models import Kontaktforloeb, SmdbModel
-from smdb.rules import Violation, nye_brud
+from smdb.rules import Violation, nye_brud, parse
 
 #: How often one course is re-planned after writes with an unknown outcome before giving up.
 MAX_RECONCILE = 3
@@ -291,15 +291,53 @@ class Reporter:
         return True
 
     def report_many(self, forloeb: Sequence[Kontaktforloeb], progress: TextIO | None = None) -> Summary:
+        return self._batch(list(forloeb), progress)
+
+    def report_data(self, data: Any, progress: TextIO | None = None) -> Summary:
+        """Report courses given as JSON-like data (one course or a list), as a batch job reads them from a file.
+
+        A course that does not even parse (a wrong code, a missing form) is rejected on its own with its
+        violations, exactly like one that breaks a business rule, and the rest of the batch is still reported:
+        one bad record must not hold back a municipality's whole nightly run. Outcomes keep the file's indices.
+        """
+        items = data if isinstance(data, list) else [data]
+        prepared: list[Kontaktforloeb | Outcome] = []
+        for i, item in enumerate(items):
+            f, errors = parse(item, i)
+            if errors:
+                prepared.append(Outcome(i, _masked_raw(item), "rejected_local", violations=errors))
+            elif not isinstance(f, Kontaktforloeb):
+                prepared.append(Outcome(i, _masked_raw(item), "refused", reason=LUKKEDE_SKEMAER))
+            else:
+                prepared.append(f)
+        return self._batch(prepared, progress)
+
+    def _batch(self, items: list[Kontaktforloeb | Outcome], progress: TextIO | None) -> Summary:
         summary = Summary()
-        bar = _Progress(len(forloeb), progress) if progress is not None else None
-        for i, f in enumerate(forloeb):
-            summary.outcomes.append(self.report(f, i))
+        bar = _Progress(len(items), progress) if progress is not None else None
+        for i, item in enumerate(items):
+            summary.outcomes.append(item if isinstance(item, Outcome) else self.report(item, i))
             if bar:
                 bar.update(i + 1)
         if bar:
             bar.done()
         return summary
+
+
+LUKKEDE_SKEMAER = (
+    "INDS/YDEL/UDSK (behandlingsstedernes skemaer) indberettes ikke af denne arbejdsgang; "
+    "de er lukket for datoer fra 2025-01-01. Brug SmdbClient.indsaet_indskrivning m.fl. for ældre data."
+)
+
+
+def _masked_raw(item: Any) -> str:
+    """The masked CPR of a course that did not parse, so the person can still find it in their system."""
+    if isinstance(item, dict):
+        for form, name in (("ANM", "PersonIdentifikator"), ("INDS", "BorgerCprNummer")):
+            value = item.get(form, {}).get(name) if isinstance(item.get(form), dict) else None
+            if isinstance(value, str | int):
+                return mask(str(value))
+    return "******-****"
 
 
 class _Progress:
