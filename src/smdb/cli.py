@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from smdb.cpr import mask, scrub
 from smdb.errors import CertificateError, SmdbError
+from smdb.files import write_owner_only
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -350,8 +351,7 @@ def cmd_systemskifte(args: argparse.Namespace) -> int:
         print_summary(result)
         code = EXIT_OK if result.ok else EXIT_VIOLATIONS
     if args.plan_out:
-        Path(args.plan_out).write_text(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2, default=str))
-        os.chmod(args.plan_out, 0o600)
+        write_owner_only(args.plan_out, json.dumps(plan.to_dict(), ensure_ascii=False, indent=2, default=str).encode())
         print(f"Plan skrevet til {args.plan_out}")
     return code
 
@@ -391,9 +391,7 @@ def cmd_sim_cert(args: argparse.Namespace) -> int:
     cert_pem, key_pem = testcert.to_pem(creds)
     (out / "test-cert.pem").write_bytes(cert_pem)
     key_path = out / "test-key.pem"
-    fd = os.open(key_path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key_pem)
+    write_owner_only(key_path, key_pem)
     print(f"Testcertifikat (kun til simulatoren): {out / 'test-cert.pem'} og {key_path}")
     return EXIT_OK
 

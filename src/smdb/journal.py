@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from smdb.files import create_owner_only
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS steps (
@@ -63,11 +65,8 @@ class Journal:
     def __init__(self, path: str | Path | None = None) -> None:
         target = ":memory:"
         if path is not None:
-            p = Path(path)
-            if not p.exists():
-                os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.chmod(p, 0o600)
-            target = str(p)
+            create_owner_only(path)  # it holds CPR numbers
+            target = str(path)
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()

@@ -7,7 +7,6 @@ find and reference them. Writes happen in one transaction per SOAP call, under o
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -15,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from smdb.files import create_owner_only
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -46,20 +47,12 @@ class Row:
     data: dict[str, Any]
 
 
-def _private_file(path: Path) -> None:
-    """Create the database owner-only before SQLite opens it: it holds CPR numbers."""
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-    os.chmod(path, 0o600)
-
-
 class Store:
     def __init__(self, path: str | Path | None = None) -> None:
         target = ":memory:"
         if path is not None:
             p = Path(path)
-            _private_file(p)
+            create_owner_only(p)
             target = str(p)
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._db.executescript(SCHEMA)
