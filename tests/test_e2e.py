@@ -253,7 +253,9 @@ def test_cli_indberet_one_unparseable_course_does_not_hold_back_the_batch(
     assert sim.app.store.count("ANM") == 2
     assert main(["indberet", str(path), "--today", "2025-06-01"]) == 1
     out = capsys.readouterr().out
-    assert "forløb 1 (030385-****): rejected_local" in out and "§3.1 [12-IVÆR] PersonGrundskoleuddannelseKode" in out
+    assert "forløb 1 (030385-****): rejected_local" in out
+    assert "§3.1 [12-IVÆR] PersonGrundskoleuddannelseKode: '77' er ikke en gyldig kode; gyldige koder: '01', " in out
+    assert "'06' eller '99'" in out
     assert "0303854322" not in out
 
 

@@ -130,7 +130,8 @@ def _violation(err: Any, forloeb: int | None) -> Violation:
         felter = ()
     if typ == "enum":
         givet = err.get("input")
-        besked = f"{felt}: {scrub(repr(givet))[:40]} er ikke en gyldig kode; gyldige koder: {ctx.get('expected', '')}"
+        gyldige = str(ctx.get("expected", "")).replace(" or ", " eller ")  # pydantic lists them in English
+        besked = f"{felt}: {scrub(repr(givet))[:40]} er ikke en gyldig kode; gyldige koder: {gyldige}"
     elif typ in ("cpr_ugyldig", "kommunekode", "date_type"):
         besked = f"{felt}: {err['msg']}"
     elif typ in _BESKED:
