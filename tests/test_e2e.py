@@ -259,6 +259,21 @@ def test_cli_indberet_one_unparseable_course_does_not_hold_back_the_batch(
     assert "0303854322" not in out
 
 
+def test_cli_interrupted_batch_says_how_to_go_on(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = cli_env / "courses.json"
+    path.write_text(json.dumps(ex.kontaktforloeb(), default=str))
+
+    def interrupted(self: Reporter, data: Any, progress: Any = None) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Reporter, "report_data", interrupted)
+    assert main(["indberet", str(path), "--today", "2025-06-01"]) == 130
+    err = capsys.readouterr().err
+    assert "afbrudt" in err and "sendes ikke igen" in err and "Traceback" not in err
+
+
 def test_cli_needs_endpoint_and_certificate(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

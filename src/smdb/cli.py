@@ -511,6 +511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"smdb: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_VIOLATIONS
     except KeyboardInterrupt:
+        hint = " – kør igen: det, SMDB allerede har, sendes ikke igen" if args.func is cmd_indberet else ""
+        print(f"\nsmdb: afbrudt{hint}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `smdb hent ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
