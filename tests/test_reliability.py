@@ -269,6 +269,22 @@ def test_huge_answers_are_refused_before_reading() -> None:
             SmdbClient(retries=0, today=lambda: TODAY).hent_landeliste()
 
 
+def test_a_refused_connection_is_reported_as_certainly_not_sent(client_creds: Credentials) -> None:
+    """Nothing listens: a read and a write both say where they tried and that nothing was sent (no reconciling)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free once closed: a connection to it is refused
+    client = SmdbClient(base_url=f"http://127.0.0.1:{port}", credentials=client_creds, retries=0, today=lambda: TODAY)
+    with pytest.raises(SmdbUnavailable, match=f"kunne ikke forbinde til http://127.0.0.1:{port}.*intet er sendt"):
+        client.whoami()
+    with pytest.raises(SmdbUnavailable, match="intet er sendt"):
+        kvalhep = Kontaktforloeb.model_validate(ex.kontaktforloeb()).kvalhep
+        assert kvalhep is not None
+        client.indsaet_kvalhep(kvalhep, ivaerksaettelse_id=1, validate_first=False)
+
+
 # ----------------------------------------------------------------------------- privacy
 def test_no_cpr_or_key_material_in_any_log_or_output(
     faulty: SimServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture

@@ -295,8 +295,12 @@ class SmdbClient:
             KeyError,
             AttributeError,
         ) as exc:
+            if _certainly_not_sent(exc):
+                raise SmdbUnavailable(
+                    f"{op.name}: kunne ikke forbinde til {self.base_url} (afvist eller ukendt adresse); intet er sendt"
+                ) from None
             what = _describe(exc)
-            if op.writes and not _certainly_not_sent(exc):
+            if op.writes:
                 raise SmdbOutcomeUnknown(
                     f"{op.name}: {what}. Indberetningen kan være gemt i SMDB; afstem med Hent* før der sendes igen"
                 ) from None
