@@ -274,6 +274,20 @@ def test_cli_interrupted_batch_says_how_to_go_on(
     assert "afbrudt" in err and "sendes ikke igen" in err and "Traceback" not in err
 
 
+def test_a_malformed_cpr_is_refused_before_anything_is_sent(
+    cli_env: Path, client: SmdbClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from smdb.cpr import CprError
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["hent", "anmodninger", "--cpr", "3102904322"])  # 31 February
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--cpr" in err and "fødselsdato" in err and "3102904322" not in err
+    with pytest.raises(CprError):  # the simulator would answer an empty list: the refusal is local
+        client.hent_anmodninger(cpr="12345")
+
+
 def test_cli_needs_endpoint_and_certificate(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -40,6 +40,15 @@ def _dato(text: str) -> date:
         raise argparse.ArgumentTypeError(f"ugyldig dato {text!r}; brug YYYY-MM-DD") from None
 
 
+def _cpr(text: str) -> str:
+    from smdb.cpr import Cpr, CprError
+
+    try:
+        return str(Cpr(text))
+    except CprError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None  # the message never repeats the number
+
+
 def read_json(path: str) -> Any:
     """Read a JSON file (``-`` for stdin) with errors that say where, never a traceback."""
     try:
@@ -448,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("hent", help="hent data fra SMDB")
     s.add_argument("kind", choices=sorted(HENT))
-    s.add_argument("--cpr")
+    s.add_argument("--cpr", type=_cpr, help="borgerens CPR-nummer (DDMMÅÅ-SSSS eller 10 cifre)")
     s.add_argument("--kommune", type=int)
     s.add_argument("--format", choices=["table", "json", "csv"], default="table")
     s.add_argument("--vis-cpr", dest="vis_cpr", action="store_true", help="vis hele CPR-numre (ellers maskeret)")

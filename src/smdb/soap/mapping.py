@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from smdb.cpr import Cpr
 from smdb.models import (
     Afslutning,
     Anmodning,
@@ -106,7 +107,7 @@ def soegning(
 ) -> dict[str, Any]:
     """The search criteria of every Hent* call (an assumption: see docs/service-contract.md)."""
     s = {
-        "PersonIdentifikator": str(cpr).replace("-", "") if cpr else None,
+        "PersonIdentifikator": str(Cpr(cpr)) if cpr else None,  # a malformed number is refused before sending
         "KommuneKode": kommunekode,
         "AnmodningId": anmodning_id,
         "IvaerksaettelseId": ivaerksaettelse_id,
