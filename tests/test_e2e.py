@@ -135,6 +135,11 @@ def test_batch_interrupted_midway_resumes_without_duplicates(
     for f in courses:
         (stored,) = client.hent_forloeb(f.cpr, 101)
         assert stored.afslutning == f.afslutning.model_copy(update={"smdb_id": stored.afslutning.smdb_id})
+    # the write cut off by the crash is resolved by reconciliation: not stored, so sent again
+    steps = Journal(journal_path).counts()
+    assert steps == {"confirmed": 6 * 5, "failed": 1}, steps
+    (cut,) = [r for r in Journal(journal_path).steps() if r.status == "failed"]
+    assert cut.reason == "afstemt med SMDB: ikke gemt; sendes igen"
     assert stat.S_IMODE(os.stat(journal_path).st_mode) == 0o600
     assert "0202701234" not in journal_path.read_bytes().decode("latin-1")
 

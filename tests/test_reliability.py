@@ -103,6 +103,27 @@ def test_fault_before_processing_of_a_write_stores_nothing(faulty: SimServer) ->
     assert faulty.app.store.count() == 0
 
 
+def test_a_write_that_landed_unseen_is_journaled_as_confirmed_by_reconciliation(faulty: SimServer) -> None:
+    client = fast_client(faulty)
+    f = courses(1)[0]
+    real_call = client.call
+    lost = {"answer": True}
+
+    def answer_lost_once(operation: str, **kw: Any) -> Any:
+        result = real_call(operation, **kw)
+        if operation == "IndsaetKvalHep" and lost.pop("answer", False):
+            raise SmdbOutcomeUnknown("IndsaetKvalHep: intet svar inden for tidsgrænsen")
+        return result
+
+    client.call = answer_lost_once  # type: ignore[method-assign]
+    journal = Journal(None)
+    out = Reporter(client, journal).report(f)
+    assert out.status == "sent" and "indsæt KvalHep (afstemt)" in out.sent and "indsæt KvalHep" not in out.sent
+    rows = [(r.status, r.reason) for r in journal.steps() if r.step == "indsæt KvalHep"]
+    assert rows == [("confirmed", "afstemt med SMDB: gemt")]
+    assert counts(faulty) == expected_counts([f])
+
+
 def test_fault_after_commit_is_stored_and_reconciled_not_resent(faulty: SimServer) -> None:
     faulty.app.fault_plan = FaultPlan(rate=1.0, seed=1, kinds=["reset_after"], writes_only=True)
     client = fast_client(faulty)
@@ -156,6 +177,11 @@ def _batch_under_faults(sim: SimServer, n: int, journal_path: Path, capsys: pyte
     keys = {journal.course_key(str(f.cpr), f.kommunekode, f.anmodningsdato.isoformat()) for f in items}
     for key in keys:
         assert journal.course_done(key, next(s.content_hash for s in [_Hash(journal, key)]))
+    # every write of unknown outcome was resolved by reconciliation: the journal's confirmed writes are the register
+    # (one write per course for ANM and IVÆR together, one per TILB, KvalHep and AFSL)
+    steps, register = journal.counts(), counts(sim)
+    assert set(steps) <= {"confirmed", "failed"}, steps
+    assert steps["confirmed"] == register["ANM"] + register["TILB"] + register["KvalHep"] + register["AFSL"]
     with capsys.disabled():
         print(
             f"\n[{n} courses, 10% faults] injected={dict(plan.injected)} passes={len(summaries)} "

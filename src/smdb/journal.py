@@ -111,6 +111,15 @@ class Journal:
                 (status, smdb_id, reason, self._now(), step_id),
             )
 
+    def unresolved(self, course_key: str) -> list[tuple[int, str]]:
+        """(id, step) of the course's writes still pending or of unknown outcome, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, step FROM steps WHERE course_key = ? AND status IN (?, ?) ORDER BY id",
+                (course_key, PENDING, UNKNOWN),
+            ).fetchall()
+        return [(int(i), str(d)) for i, d in rows]
+
     def course_done(self, course_key: str, chash: str) -> bool:
         """Was exactly this content confirmed complete (for audits; reporting always re-checks SMDB itself)?"""
         with self._lock:

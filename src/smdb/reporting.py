@@ -224,6 +224,10 @@ class Reporter:
         # No shortcut through the journal: SMDB's state is the truth (a course may have been deleted by DST since,
         # e.g. in a systemskifte), so every course is compared with what Hent* returns before anything is sent.
         sent: list[str] = []
+        # Writes whose outcome is not known yet (an interrupted earlier run, or a timeout in this one): the next
+        # plan tells which of them landed, and the journal is corrected to say so.
+        unresolved = [] if self.dry_run else self.journal.unresolved(key)
+        own: set[int] = set()
         try:
             for _ in range(MAX_RECONCILE + 1):
                 stored, others = self._state(forloeb)
@@ -235,16 +239,22 @@ class Reporter:
                 steps, refusal = plan(forloeb, stored)
                 if refusal:
                     return Outcome(index, masked, "refused", sent, reason=refusal)
+                if unresolved:
+                    self._resolve(unresolved, steps, own, sent)
+                    unresolved = []
                 if not steps:
                     if not self.dry_run:
                         self.journal.set_course(key, chash, CONFIRMED)
                     return Outcome(index, masked, "sent" if sent else "already", sent)
                 if self.dry_run:
                     return Outcome(index, masked, "planned", [s.description for s in steps])
-                if self._run(steps, self._ids(stored), key, chash, masked, sent):
+                unknown = self._run(steps, self._ids(stored), key, chash, masked, sent)
+                if unknown is None:
                     self.journal.set_course(key, chash, CONFIRMED)
                     return Outcome(index, masked, "sent", sent)
                 # An unknown outcome: re-fetch and re-plan before anything is re-sent.
+                unresolved.append(unknown)
+                own.add(unknown[0])
             return Outcome(index, masked, "failed", sent, reason="kunne ikke afstemme forløbet med SMDB")
         except SmdbRuleRejected as exc:
             self.journal.set_course(key, chash, REJECTED)
@@ -264,15 +274,29 @@ class Reporter:
                 ids["ivaerksaettelse"] = stored.ivaerksaettelse.smdb_id
         return ids
 
-    def _run(self, steps: list[Step], ids: dict[str, int], key: str, chash: str, masked: str, sent: list[str]) -> bool:
-        """Send the steps in order. False when a write's outcome is unknown (the caller reconciles)."""
+    def _resolve(self, unresolved: list[tuple[int, str]], steps: list[Step], own: set[int], sent: list[str]) -> None:
+        """A write of unknown outcome that the fresh plan no longer needs has landed; one it still needs has not
+        (and is about to be sent again). ``own``: those of this run, which count as sent by it."""
+        planned = {s.description for s in steps}
+        for step_id, description in unresolved:
+            if description in planned:
+                self.journal.update(step_id, FAILED, reason="afstemt med SMDB: ikke gemt; sendes igen")
+            else:
+                self.journal.update(step_id, CONFIRMED, reason="afstemt med SMDB: gemt")
+                if step_id in own:
+                    sent.append(f"{description} (afstemt)")
+
+    def _run(
+        self, steps: list[Step], ids: dict[str, int], key: str, chash: str, masked: str, sent: list[str]
+    ) -> tuple[int, str] | None:
+        """Send the steps in order. Returns the write whose outcome is unknown (the caller reconciles), or None."""
         for step in steps:
             sid = self.journal.step(key, masked, step.description, chash, PENDING)
             try:
                 result = step.send(self.client, ids)
             except SmdbOutcomeUnknown as exc:
                 self.journal.update(sid, UNKNOWN, reason=str(exc))
-                return False
+                return sid, step.description
             except SmdbRuleRejected as exc:
                 self.journal.update(sid, REJECTED, reason=exc.message)
                 raise
@@ -282,13 +306,13 @@ class Reporter:
                     raise
                 # a server-side error says nothing about whether the write landed: reconcile, like a timeout
                 self.journal.update(sid, UNKNOWN, reason=str(exc))
-                return False
+                return sid, step.description
             except SmdbUnavailable as exc:  # certainly not sent (connection refused)
                 self.journal.update(sid, FAILED, reason=str(exc))
                 raise
             self.journal.update(sid, CONFIRMED, smdb_id=getattr(result, "id", None))
             sent.append(step.description)
-        return True
+        return None
 
     def report_many(self, forloeb: Sequence[Kontaktforloeb], progress: TextIO | None = None) -> Summary:
         return self._batch(list(forloeb), progress)
