@@ -293,6 +293,29 @@ def test_a_malformed_cpr_is_refused_before_anything_is_sent(
         client.hent_anmodninger(cpr="12345")
 
 
+def test_cli_journal_shows_the_steps_read_only(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, journal = cli_env / "courses.json", cli_env / "run.db"
+    path.write_text(json.dumps([ex.kontaktforloeb(), ex.kontaktforloeb(cpr=ex.CPR_MAND, kvinde=False)], default=str))
+    assert main(["indberet", str(path), "--journal", str(journal), "--today", "2025-06-01"]) == 0
+    capsys.readouterr()
+    before = journal.read_bytes()
+    assert main(["journal", str(journal)]) == 0
+    out = capsys.readouterr().out
+    assert "010190-****  indsæt anmodning og iværksættelse  confirmed" in out
+    assert out.rstrip().endswith("10 trin: 10 confirmed")
+    assert "0101904322" not in out
+    assert main(["journal", str(journal), "--status", "failed", "--status", "unknown", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.strip() == "Tidspunkt,CPR,Trin,Status,SmdbId,Aarsag"
+    assert main(["journal", str(journal), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 10 and {r["Status"] for r in rows} == {"confirmed"} and all(r["SmdbId"] for r in rows)
+    assert journal.read_bytes() == before
+    assert main(["journal", str(cli_env / "missing.db")]) == 2
+    assert not (cli_env / "missing.db").exists()
+    assert main(["journal", str(path)]) == 2
+    assert "er ikke en smdb-journal" in capsys.readouterr().err
+
+
 def test_cli_needs_endpoint_and_certificate(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

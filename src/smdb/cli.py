@@ -232,6 +232,36 @@ def cmd_indberet(args: argparse.Namespace) -> int:
     return EXIT_OK if summary.ok else EXIT_VIOLATIONS
 
 
+def cmd_journal(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from smdb.journal import NotAJournal, read_steps
+
+    try:
+        steps = read_steps(args.file, tuple(args.status or ()))
+    except NotAJournal as exc:
+        raise UsageError(str(exc)) from None
+    rows = [
+        {
+            "Tidspunkt": r.updated_at,
+            "CPR": r.cpr_masked,
+            "Trin": r.step,
+            "Status": r.status,
+            "SmdbId": "" if r.smdb_id is None else r.smdb_id,
+            "Aarsag": r.reason or "",
+        }
+        for r in steps
+    ]
+    _print_rows(rows, args.format, sys.stdout, known=JOURNAL_KOLONNER)
+    if args.format == "table":
+        counts = Counter(r.status for r in steps)
+        print(f"{len(steps)} trin: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "ingen"))
+    return EXIT_OK
+
+
+JOURNAL_KOLONNER = ("Tidspunkt", "CPR", "Trin", "Status", "SmdbId", "Aarsag")
+
+
 def cmd_whoami(args: argparse.Namespace) -> int:
     who = make_client(args).whoami()
     for k, v in who.items():
@@ -444,6 +474,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--today", type=_dato)
     s.add_argument("--format", choices=["text", "json"], default="text")
     s.set_defaults(func=cmd_indberet)
+
+    s = sub.add_parser("journal", help="vis en indberetningsjournal (fx nattens fejl); åbnes skrivebeskyttet")
+    s.add_argument("file")
+    s.add_argument(
+        "--status",
+        action="append",
+        choices=["pending", "confirmed", "rejected", "failed", "unknown"],
+        help="kun trin med denne status; kan gentages",
+    )
+    s.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    s.set_defaults(func=cmd_journal)
 
     for name, fn, hjælp in (
         ("whoami", cmd_whoami, "hvem kender SMDB os som"),

@@ -53,10 +53,45 @@ class StepRow:
     status: str
     smdb_id: int | None
     reason: str | None
+    updated_at: str
 
 
 def content_hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_STEP_COLUMNS = "course_key, cpr_masked, step, status, smdb_id, reason, updated_at"
+
+
+def _steps(db: sqlite3.Connection, course_key: str | None = None, statuses: tuple[str, ...] = ()) -> list[StepRow]:
+    where, args = [], []
+    if course_key is not None:
+        where.append("course_key = ?")
+        args.append(course_key)
+    if statuses:
+        where.append(f"status IN ({', '.join('?' * len(statuses))})")
+        args.extend(statuses)
+    sql = f"SELECT {_STEP_COLUMNS} FROM steps" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id"
+    return [StepRow(*r) for r in db.execute(sql, args).fetchall()]
+
+
+class NotAJournal(Exception):
+    """The file does not exist or is not a journal written by smdb."""
+
+
+def read_steps(path: str | Path, statuses: tuple[str, ...] = ()) -> list[StepRow]:
+    """The steps recorded in the journal at ``path``, oldest first, opened read-only: looking at a journal (to find
+    last night's failures, say) must never create or change one, nor touch a database that is something else."""
+    if not Path(path).is_file():
+        raise NotAJournal(f"{path}: filen findes ikke")
+    try:
+        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return _steps(db, statuses=statuses)
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        raise NotAJournal(f"{path}: er ikke en smdb-journal") from None
 
 
 class Journal:
@@ -138,13 +173,8 @@ class Journal:
             )
 
     def steps(self, course_key: str | None = None) -> list[StepRow]:
-        sql = "SELECT course_key, cpr_masked, step, status, smdb_id, reason FROM steps"
-        args: tuple[Any, ...] = ()
-        if course_key is not None:
-            sql += " WHERE course_key = ?"
-            args = (course_key,)
         with self._lock:
-            return [StepRow(*r) for r in self._db.execute(sql + " ORDER BY id", args).fetchall()]
+            return _steps(self._db, course_key)
 
     def counts(self) -> dict[str, int]:
         with self._lock:
