@@ -480,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--status",
         action="append",
-        choices=["pending", "confirmed", "rejected", "failed", "unknown"],
+        choices=["pending", "confirmed", "rejected", "failed", "unknown", "superseded"],
         help="kun trin med denne status; kan gentages",
     )
     s.add_argument("--format", choices=["table", "json", "csv"], default="table")

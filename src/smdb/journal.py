@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS courses (
 """
 
 PENDING, SENT, CONFIRMED, REJECTED, FAILED, UNKNOWN = "pending", "sent", "confirmed", "rejected", "failed", "unknown"
+#: A write of unknown outcome for content that has changed since: the newer content is what gets reconciled.
+SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +148,23 @@ class Journal:
                 (status, smdb_id, reason, self._now(), step_id),
             )
 
-    def unresolved(self, course_key: str) -> list[tuple[int, str]]:
-        """(id, step) of the course's writes still pending or of unknown outcome, oldest first."""
+    def unresolved(self, course_key: str, chash: str) -> list[tuple[int, str]]:
+        """(id, step) of the course's writes still pending or of unknown outcome for this content, oldest first.
+
+        Such writes for other (older) content of the course cannot be judged against today's plan, so they are
+        marked superseded here: the course's current content is what the caller reconciles with SMDB."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, step FROM steps WHERE course_key = ? AND status IN (?, ?) ORDER BY id",
+                "SELECT id, step, content_hash FROM steps WHERE course_key = ? AND status IN (?, ?) ORDER BY id",
                 (course_key, PENDING, UNKNOWN),
             ).fetchall()
-        return [(int(i), str(d)) for i, d in rows]
+            for step_id, _, other in rows:
+                if other != chash:
+                    self._db.execute(
+                        "UPDATE steps SET status = ?, reason = ?, updated_at = ? WHERE id = ?",
+                        (SUPERSEDED, "afløst af en nyere udgave af forløbet", self._now(), step_id),
+                    )
+        return [(int(i), str(d)) for i, d, h in rows if h == chash]
 
     def course_done(self, course_key: str, chash: str) -> bool:
         """Was exactly this content confirmed complete (for audits; reporting always re-checks SMDB itself)?"""

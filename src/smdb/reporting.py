@@ -226,7 +226,7 @@ class Reporter:
         sent: list[str] = []
         # Writes whose outcome is not known yet (an interrupted earlier run, or a timeout in this one): the next
         # plan tells which of them landed, and the journal is corrected to say so.
-        unresolved = [] if self.dry_run else self.journal.unresolved(key)
+        unresolved = [] if self.dry_run else self.journal.unresolved(key, chash)
         own: set[int] = set()
         try:
             for _ in range(MAX_RECONCILE + 1):

@@ -1,0 +1,50 @@
+"""The journal as a record: writes of unknown outcome, and reading a journal without changing it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from smdb.journal import CONFIRMED, PENDING, UNKNOWN, Journal, NotAJournal, read_steps
+
+
+def test_unresolved_writes_are_those_of_the_current_content_older_ones_are_superseded(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db")
+    key = journal.course_key("0101904322", 101, "2024-03-01")
+    old = journal.step(key, "010190-****", "ret tilbud 1002", "hash-old", PENDING)
+    new = journal.step(key, "010190-****", "indsæt KvalHep", "hash-new", UNKNOWN)
+    done = journal.step(key, "010190-****", "tilknyt tilbud 1001", "hash-new", CONFIRMED)
+    other = journal.step(journal.course_key("1506851233", 101, "2024-03-01"), "150685-****", "x", "hash-new", PENDING)
+    assert journal.unresolved(key, "hash-new") == [(new, "indsæt KvalHep")]
+    by_id = dict(zip((old, new, done, other), journal.steps(), strict=True))
+    assert (by_id[old].status, by_id[old].reason) == ("superseded", "afløst af en nyere udgave af forløbet")
+    assert [by_id[i].status for i in (new, done, other)] == ["unknown", "confirmed", "pending"]
+
+
+def test_read_steps_filters_and_never_writes(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal(path)
+    key = journal.course_key("0101904322", 101, "2024-03-01")
+    journal.step(key, "010190-****", "indsæt KvalHep", "h", CONFIRMED, smdb_id=7)
+    journal.step(key, "010190-****", "afslut behandling", "h", UNKNOWN, reason="intet svar")
+    journal.close()
+    before = path.read_bytes()
+    assert [(r.step, r.status, r.smdb_id) for r in read_steps(path)] == [
+        ("indsæt KvalHep", "confirmed", 7),
+        ("afslut behandling", "unknown", None),
+    ]
+    assert [r.reason for r in read_steps(path, ("unknown", "pending"))] == ["intet svar"]
+    assert path.read_bytes() == before
+    with pytest.raises(NotAJournal, match="findes ikke"):
+        read_steps(tmp_path / "missing.db")
+    assert not (tmp_path / "missing.db").exists()
+    (tmp_path / "notes.txt").write_text("not a database")
+    with pytest.raises(NotAJournal, match="ikke en smdb-journal"):
+        read_steps(tmp_path / "notes.txt")
+    other = sqlite3.connect(tmp_path / "other.db")
+    other.execute("CREATE TABLE x (a)")
+    other.close()
+    with pytest.raises(NotAJournal, match="ikke en smdb-journal"):
+        read_steps(tmp_path / "other.db")
