@@ -22,6 +22,7 @@ from smdb.journal import Journal
 from smdb.models import Kontaktforloeb
 from smdb.reporting import Reporter
 from smdb.sim import SimServer, Simulator, Store
+from tests.processes import sim_serve
 
 TODAY = date(2025, 6, 1)
 
@@ -444,51 +445,15 @@ def test_expired_certificate_is_refused_at_construction() -> None:
 def test_sim_serve_and_sim_cert_commands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import subprocess
-    import sys
-
     assert main(["sim", "cert", "--out", str(tmp_path)]) == 0
     capsys.readouterr()
     assert stat.S_IMODE(os.stat(tmp_path / "test-key.pem").st_mode) == 0o600
     db = tmp_path / "sim.db"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "smdb.cli",
-            "sim",
-            "serve",
-            "--port",
-            "0",
-            "--db",
-            str(db),
-            "--trust",
-            str(tmp_path / "test-cert.pem"),
-            "--server-cert-out",
-            str(tmp_path / "sim.pem"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        endpoint = proc.stdout.readline().strip().split("=", 1)[1]
-        for var, value in {
-            "SMDB_ENV": "local",
-            "SMDB_ENDPOINT": endpoint,
-            "SMDB_CERT": str(tmp_path / "test-cert.pem"),
-            "SMDB_KEY": str(tmp_path / "test-key.pem"),
-        }.items():
-            monkeypatch.setenv(var, value)
+    with sim_serve(tmp_path, monkeypatch, "--db", str(db), "--server-cert-out", str(tmp_path / "sim.pem")):
         assert main(["--server-cert", str(tmp_path / "sim.pem"), "--strict", "whoami"]) == 0
         assert "Organisation: Testkommune" in capsys.readouterr().out
         assert main(["hent", "tilbud"]) == 0
         assert "TilbudId" in capsys.readouterr().out
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from smdb.models import Kontaktforloeb
 from smdb.reporting import Reporter
 from smdb.sim import SimServer, Simulator
 from smdb.sim.sts import SIM_AUDIENCE, SimSts
+from tests.processes import sim_serve
 
 
 class Clock:
@@ -233,49 +235,13 @@ def test_cli_whoami_and_demo_with_sts(
 def test_cli_whoami_sts_against_sim_serve_sts_process(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import subprocess
-    import sys
-
     from smdb.cli import main
 
     assert main(["sim", "cert", "--out", str(tmp_path)]) == 0
     capsys.readouterr()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "smdb",
-            "sim",
-            "serve",
-            "--port",
-            "0",
-            "--auth",
-            "sts",
-            "--trust",
-            str(tmp_path / "test-cert.pem"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        endpoint = proc.stdout.readline().strip().split("=", 1)[1]
-        settings = dict(part.split("=", 1) for part in proc.stdout.readline().split())
-        for var, value in {
-            "SMDB_ENV": "local",
-            "SMDB_ENDPOINT": endpoint,
-            "SMDB_CERT": str(tmp_path / "test-cert.pem"),
-            "SMDB_KEY": str(tmp_path / "test-key.pem"),
-            **settings,
-        }.items():
-            monkeypatch.setenv(var, value)
+    with sim_serve(Path(tmp_path), monkeypatch, "--auth", "sts"):
         assert main(["--auth", "sts", "whoami"]) == 0
         assert "Cvr: 29189900" in capsys.readouterr().out
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_a_refused_token_is_replaced_once(sts_sim: SimServer, clock: Clock) -> None:
