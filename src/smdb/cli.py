@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from smdb.cpr import mask, scrub
 from smdb.errors import CertificateError, SmdbError
 from smdb.files import write_owner_only
+from smdb.journal import STEP_STATUSES
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -480,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--status",
         action="append",
-        choices=["pending", "confirmed", "rejected", "failed", "unknown", "superseded"],
+        choices=STEP_STATUSES,
         help="kun trin med denne status; kan gentages",
     )
     s.add_argument("--format", choices=["table", "json", "csv"], default="table")

@@ -1,9 +1,10 @@
 """The reporting journal: a local SQLite record of every step of every course of a batch.
 
-It is what makes a batch resumable and auditable: each step goes pending -> sent -> confirmed (or
-rejected / failed / unknown), with SMDB's id or the reason. CPR numbers are not stored in clear: a
-course is keyed by a salted hash, and only the masked CPR is kept for people reading the journal. The
-file is created owner-only (it still describes citizens in treatment).
+It is what makes a batch resumable and auditable: each step goes pending -> confirmed (or rejected / failed /
+unknown), with SMDB's id or the reason; an unknown outcome is resolved to confirmed or failed when the course is
+next reconciled, or superseded when its content has changed since. CPR numbers are not stored in clear: a course
+is keyed by a salted hash, and only the masked CPR is kept for people reading the journal. The file is created
+owner-only (it still describes citizens in treatment).
 """
 
 from __future__ import annotations
@@ -42,9 +43,11 @@ CREATE TABLE IF NOT EXISTS courses (
 );
 """
 
-PENDING, SENT, CONFIRMED, REJECTED, FAILED, UNKNOWN = "pending", "sent", "confirmed", "rejected", "failed", "unknown"
+PENDING, CONFIRMED, REJECTED, FAILED, UNKNOWN = "pending", "confirmed", "rejected", "failed", "unknown"
 #: A write of unknown outcome for content that has changed since: the newer content is what gets reconciled.
 SUPERSEDED = "superseded"
+#: Every status a step can be written with.
+STEP_STATUSES = (PENDING, CONFIRMED, REJECTED, FAILED, UNKNOWN, SUPERSEDED)
 
 
 @dataclass(frozen=True, slots=True)
