@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -12,6 +14,12 @@ from smdb.auth.certificates import Credentials
 from smdb.sim import SimServer
 
 TODAY = date(2025, 6, 1)
+
+# The journal key lives outside the journal, in the user's configuration directory: never the real one in tests.
+# Set at import, so subprocesses started by tests (smdb sim serve, the CLI) inherit it too.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="smdb-test-config-")
+os.environ.pop("SMDB_JOURNAL_KEY", None)
+os.environ.pop("SMDB_JOURNAL_KEY_FILE", None)
 
 # Deterministic examples: a property test must not turn CI red at random; the seed explores the same space.
 settings.register_profile("smdb", derandomize=True, deadline=None)

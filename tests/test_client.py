@@ -276,15 +276,21 @@ def test_deep_nesting_is_refused_quickly() -> None:
         assert time.perf_counter() - started < 5
 
 
-def test_strict_mode_requires_signed_answers(client_creds: Credentials, server_creds: Credentials) -> None:
+def test_a_configured_certificate_requires_signed_answers(
+    client_creds: Credentials, server_creds: Credentials, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Configured means enforced: strict or not, an unsigned answer is refused once DST's certificate is given; the
+    opt-out is named for what it does and says so in the log when the client is made."""
     app = Simulator(trusted=[client_creds.certificate], server_credentials=None, today=lambda: TODAY)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         stub(rsps, app, "https://smdbpreprodws.dst.dk")
-        lax = make(client_creds, server_creds, strict=False)
+        for strict in (False, True):
+            with pytest.raises(SecurityError, match="ikke signeret"):
+                make(client_creds, server_creds, strict=strict).echo("ok")
+        with caplog.at_level("WARNING"):
+            lax = make(client_creds, server_creds, strict=False, allow_unsigned_answers=True)
+        assert any("allow_unsigned_answers" in r.getMessage() for r in caplog.records)
         assert lax.echo("ok") == "ok"
-        strict = make(client_creds, server_creds, strict=True)
-        with pytest.raises(SecurityError, match="ikke signeret"):
-            strict.echo("ok")
 
 
 def test_answer_signed_by_someone_else_is_refused(client_creds: Credentials, server_creds: Credentials) -> None:

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from smdb.cpr import mask, scrub
-from smdb.errors import CertificateError, SmdbError
-from smdb.files import write_owner_only
-from smdb.journal import STEP_STATUSES
+from smdb.errors import CertificateError, ConfigurationError, SmdbError
+from smdb.files import UnsafeFile, read_capped, write_atomic, write_owner_only
+from smdb.journal import STEP_STATUSES, NotAJournal
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -56,10 +56,9 @@ def read_json(path: str) -> Any:
         if path == "-":
             text = sys.stdin.read(MAX_INPUT_BYTES + 1)
         else:
-            p = Path(path)
-            if p.stat().st_size > MAX_INPUT_BYTES:
-                raise UsageError(f"{path}: filen er større end {MAX_INPUT_BYTES // (1024 * 1024)} MB; del den op")
-            text = p.read_text(encoding="utf-8")
+            text = read_capped(path, MAX_INPUT_BYTES).decode("utf-8")
+    except UnsafeFile as exc:
+        raise UsageError(str(exc)) from None
     except FileNotFoundError:
         raise UsageError(f"{path}: filen findes ikke") from None
     except UnicodeDecodeError:
@@ -89,8 +88,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     path = args.config or os.environ.get("SMDB_CONFIG")
     if path:
         try:
-            cfg.update(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("smdb", {}))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            cfg.update(tomllib.loads(read_capped(path, 1024 * 1024).decode("utf-8")).get("smdb", {}))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise UsageError(f"konfigurationsfilen {path} kan ikke læses: {exc}") from None
     env_map = {
         "env": "SMDB_ENV",
@@ -152,7 +151,7 @@ def make_client(args: argparse.Namespace) -> Any:
     server_certs = []
     if cfg.get("server_cert"):
         try:
-            server_certs = x509.load_pem_x509_certificates(Path(cfg["server_cert"]).read_bytes())
+            server_certs = x509.load_pem_x509_certificates(read_capped(cfg["server_cert"], 1024 * 1024))
         except (OSError, ValueError):
             raise UsageError(f"kan ikke læse DST's certifikat {cfg['server_cert']}") from None
     today = getattr(args, "today", None)
@@ -404,7 +403,7 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
     trusted = []
     for path in args.trust or []:
         try:
-            trusted.extend(x509.load_pem_x509_certificates(Path(path).read_bytes()))
+            trusted.extend(x509.load_pem_x509_certificates(read_capped(path, 1024 * 1024)))
         except (OSError, ValueError):
             raise UsageError(f"kan ikke læse certifikatet {path}") from None
     app = Simulator(Store(args.db), trusted=trusted, require_signature=not args.allow_unsigned, auth=args.auth)
@@ -412,7 +411,7 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
     if args.server_cert_out:
         from cryptography.hazmat.primitives import serialization
 
-        Path(args.server_cert_out).write_bytes(server.server_certificate.public_bytes(serialization.Encoding.PEM))
+        write_atomic(args.server_cert_out, server.server_certificate.public_bytes(serialization.Encoding.PEM), 0o644)
     print(f"SMDB-simulator på {server.url} (Ctrl-C stopper)", flush=True)
     print(f"  SMDB_ENDPOINT={server.url}", flush=True)
     if args.auth == "sts":
@@ -429,7 +428,7 @@ def cmd_sim_cert(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     creds = testcert.generate(args.organisation, args.cvr)
     cert_pem, key_pem = testcert.to_pem(creds)
-    (out / "test-cert.pem").write_bytes(cert_pem)
+    write_atomic(out / "test-cert.pem", cert_pem, 0o644)
     key_path = out / "test-key.pem"
     write_owner_only(key_path, key_pem)
     print(f"Testcertifikat (kun til simulatoren): {out / 'test-cert.pem'} og {key_path}")
@@ -555,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
         return code
-    except UsageError as exc:
+    except (UsageError, UnsafeFile, NotAJournal, ConfigurationError) as exc:
         print(f"smdb: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
     except SmdbError as exc:

@@ -14,12 +14,14 @@ import os
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 import zeep
@@ -30,8 +32,11 @@ from pydantic import BaseModel, ValidationError
 
 from smdb.auth.certificates import Credentials
 from smdb.auth.sts import StsConfig, StsError, StsTokenProvider
-from smdb.auth.wsse import CLOCK_SKEW
+from smdb.auth.wsse import CLOCK_SKEW, MAX_MESSAGE_LIFETIME
 from smdb.errors import (
+    AnswerNotVerified,
+    ConfigurationError,
+    RequestNotSent,
     SecurityError,
     SmdbError,
     SmdbFault,
@@ -41,6 +46,8 @@ from smdb.errors import (
     SmdbUnavailable,
     ValidationFailed,
 )
+from smdb.http import DeadlineExceeded, ResponseTooLarge, is_loopback, require_https
+from smdb.logs import install_log_scrubbing
 from smdb.models import (
     Afslutning,
     Anmodning,
@@ -59,11 +66,11 @@ from smdb.soap.contract import NS, OPERATIONS, SERVICES, Operation, wsdl_filenam
 from smdb.soap.mapping import Hentet, IndsaetResultat
 from smdb.soap.transport import (
     SETTINGS,
+    BoundedTransport,
     LoggingPlugin,
     SigningPlugin,
     TokenSigningPlugin,
     VerifyPlugin,
-    install_log_scrubbing,
     load_document,
     wsdl_source,
 )
@@ -75,19 +82,15 @@ M = TypeVar("M", bound=BaseModel)
 MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 
 
-class ResponseTooLarge(requests.exceptions.RequestException):
-    """The answer announced a body larger than the client accepts."""
+#: The longest a call may take in all, retries and a slowly dripping answer included (seconds).
+DEFAULT_DEADLINE = 120.0
 
 
-def _size_guard(limit: int) -> Callable[..., requests.Response]:
-    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            response.close()
-            raise ResponseTooLarge(f"svaret er {int(length)} bytes; grænsen er {limit}")
-        return response
+class UnverifiedAnswersWarning(UserWarning):
+    """Answers from DST's real service are accepted without checking DST's signature."""
 
-    return hook
+
+_warned_unverified = False
 
 
 class Environment(Enum):
@@ -113,9 +116,16 @@ class SmdbClient:
     :param base_url: explicit host, e.g. the simulator's ``http://127.0.0.1:8765``.
     :param api_version: ``"v1"`` (DST's recommendation) or ``"v0"`` (the "Generics" variant).
     :param wsdl_dir, wsdl_url: where the three WSDLs are; defaults to the ones shipped with the package.
-    :param server_certificates: DST's certificate(s) to verify signed responses with.
-    :param strict: require signed responses (and a configured DST certificate).
-    :param timeout: (connect, read) seconds for every call.
+    :param server_certificates: DST's certificate(s). When given, every answer and every fault must carry a valid
+        signature by one of them (configured means enforced); an answer to a write that fails this is an unknown
+        outcome, reconciled before anything is sent again.
+    :param allow_unsigned_answers: accept *unsigned* answers although a DST certificate is configured (signed ones
+        are still verified); logged as a warning, for a service that turns out not to sign everything.
+    :param strict: require signed answers even when no DST certificate is configured (then every answer fails).
+    :param timeout: (connect, read) seconds for each network operation.
+    :param deadline: seconds a whole call may take, retries included, however slowly the answer drips.
+    :param max_message_lifetime: the longest Expires - Created a signed answer may claim.
+    :param allow_insecure_http: allow plain ``http://`` to a host other than this machine (never for DST).
     :param retries: attempts after the first for idempotent calls (Hent*, TokenTest); writes are never re-sent.
     :param verify: TLS verification (always on by default) or a CA bundle path.
     :param tls_client_cert: optional (cert, key) PEM paths for mutual TLS.
@@ -137,7 +147,11 @@ class SmdbClient:
         wsdl_url: str | None = None,
         server_certificates: list[x509.Certificate] | None = None,
         strict: bool = False,
+        allow_unsigned_answers: bool = False,
         timeout: tuple[float, float] = (5.0, 60.0),
+        deadline: float = DEFAULT_DEADLINE,
+        max_message_lifetime: timedelta = MAX_MESSAGE_LIFETIME,
+        allow_insecure_http: bool = False,
         retries: int = 2,
         backoff: float = 0.2,
         verify: bool | str = True,
@@ -152,8 +166,12 @@ class SmdbClient:
     ) -> None:
         if api_version not in ("v0", "v1"):
             raise ValueError("api_version skal være 'v1' eller 'v0'")
+        if deadline <= 0:
+            raise ConfigurationError("deadline skal være et positivt antal sekunder")
         install_log_scrubbing()
         self.base_url = (base_url or environment.value).rstrip("/")
+        require_https(self.base_url, "SMDB-adressen", allow_insecure_http)
+        self.deadline = deadline
         self.api_version = api_version
         self.credentials = credentials
         self.today = today
@@ -173,12 +191,11 @@ class SmdbClient:
         if tls_client_cert:
             self.session.cert = tls_client_cert
         self.session.headers["User-Agent"] = "smdb-client/0.1"
-        self.session.hooks["response"].append(_size_guard(max_response_bytes))
         self.session.hooks["response"].append(self._note_server_date)
         self._server_date: str | None = None
         if credentials is not None:
             credentials.check_validity()  # expired or not yet valid: refuse now; expiring soon: warn
-        self.transport = zeep.Transport(session=self.session, timeout=timeout[0], operation_timeout=timeout)
+        self.transport = BoundedTransport(self.session, timeout, max_response_bytes, deadline)
         plugins: list[zeep.Plugin] = [LoggingPlugin()]
         if auth not in ("certificate", "sts"):
             raise ValueError("auth skal være 'certificate' eller 'sts'")
@@ -188,11 +205,27 @@ class SmdbClient:
             if credentials is None:
                 raise ValueError("auth='sts' kræver organisationscertifikatet (credentials)")
             config = sts or StsConfig.for_environment(prod=environment is Environment.PROD and base_url is None)
-            self.sts_provider = StsTokenProvider(credentials, config, self.session, clock)
+            require_https(config.endpoint, "STS-adressen", allow_insecure_http)
+            self.sts_provider = StsTokenProvider(credentials, config, self.session, clock, max_response_bytes)
             plugins.insert(0, TokenSigningPlugin(credentials, self.sts_provider, clock))
         elif credentials is not None:
             plugins.insert(0, SigningPlugin(credentials, clock))
-        plugins.append(VerifyPlugin(list(server_certificates or []), strict, clock))
+        trusted = list(server_certificates or [])
+        if trusted and allow_unsigned_answers:
+            log.warning(
+                "allow_unsigned_answers: usignerede svar fra SMDB accepteres, selv om DST's certifikat er "
+                "konfigureret; et forfalsket svar kan ikke opdages"
+            )
+        elif not trusted and not is_loopback(urlsplit(self.base_url).hostname or ""):
+            _warn_unverified()
+        self._verify = VerifyPlugin(
+            trusted,
+            (bool(trusted) and not allow_unsigned_answers) or strict,
+            clock,
+            self.transport.state,
+            max_message_lifetime,
+        )
+        plugins.append(self._verify)
         self._plugins = plugins
         self._services: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -215,34 +248,42 @@ class SmdbClient:
     def call(self, operation: str, **kwargs: Any) -> Any:
         """Call any operation of the contract with payload dicts; returns plain dicts/lists/values.
 
-        In STS mode a security refusal is answered once with a fresh token: SMDB refuses before processing, so even
-        a write is safe to send again, and a token the service no longer accepts (its clock, a key rollover at the
-        STS) should not need a restart.
+        In STS mode a security refusal is answered with a fresh token, since a token the service no longer accepts
+        (its clock, a key rollover at the STS) should not need a restart. A read is simply repeated. A write is
+        repeated only on a fault *verified* as DST's (signed by its configured certificate): a forged fault after a
+        write that was stored must never make the client send it again, so an unverified one makes the outcome
+        unknown, to be reconciled with Hent* (with the fresh token) before anything is re-sent.
         """
+        end = time.monotonic() + self.deadline
         try:
-            return self._call(operation, kwargs)
-        except SmdbSecurityFault:
+            return self._call(operation, kwargs, end)
+        except SmdbSecurityFault as exc:
             if self.sts_provider is None:
                 raise
-            log.info("%s: sikkerhedsfejl i STS-tilstand; henter nyt token og prøver én gang til", operation)
             self.sts_provider.invalidate()
-            return self._call(operation, kwargs)
+            if OPERATIONS[operation].writes and not exc.verified:
+                raise SmdbOutcomeUnknown(
+                    f"{operation}: SMDB afviste tokenet med en fejl, der ikke kan verificeres ({exc.code}). "
+                    "Indberetningen kan være gemt i SMDB; afstem med Hent* før der sendes igen"
+                ) from None
+            log.info("%s: sikkerhedsfejl i STS-tilstand; henter nyt token og prøver én gang til", operation)
+            return self._call(operation, kwargs, end)
 
-    def _call(self, operation: str, kwargs: dict[str, Any]) -> Any:
+    def _call(self, operation: str, kwargs: dict[str, Any], end: float) -> Any:
         op = OPERATIONS[operation]
         attempts = 1 if op.writes else 1 + self.retries
         for attempt in range(1, attempts + 1):
             started = time.perf_counter()
             try:
-                result = self._invoke(op, kwargs)
+                result = self._invoke(op, kwargs, end)
             except (SmdbUnavailable, SmdbFault) as exc:
                 if isinstance(exc, SmdbFault) and not exc.transient:
                     self._log(op, started, type(exc).__name__)
                     raise
                 self._log(op, started, f"unavailable ({type(exc).__name__})")
-                if attempt == attempts:
-                    raise
                 delay = min(5.0, self._backoff * 2 ** (attempt - 1)) * (0.5 + random.random())
+                if attempt == attempts or time.monotonic() + delay >= end:
+                    raise
                 self._sleep(delay)
                 continue
             except SmdbError as exc:
@@ -259,8 +300,10 @@ class SmdbClient:
     def _log(self, op: Operation, started: float, outcome: str) -> None:
         log.info("%s %.1f ms %s", op.name, (time.perf_counter() - started) * 1000, outcome)
 
-    def _invoke(self, op: Operation, kwargs: dict[str, Any]) -> Any:
+    def _invoke(self, op: Operation, kwargs: dict[str, Any], end: float) -> Any:
         proxy = self._service(op.service)
+        state = self.transport.state
+        state.deadline, state.sent, state.verified = end, False, False
         try:
             raw = getattr(proxy, op.name)(**kwargs)
         except zeep.exceptions.Fault as exc:
@@ -272,7 +315,15 @@ class SmdbClient:
                         "før der sendes igen"
                     ) from None
                 raise SmdbUnavailable(f"{op.name}: fejlside uden SOAP-svar") from None
-            raise _fault(exc) from None
+            raise _fault(exc, state.verified) from None
+        except AnswerNotVerified as exc:
+            if op.writes:
+                raise SmdbOutcomeUnknown(
+                    f"{op.name}: {exc}. Indberetningen kan være gemt i SMDB; afstem med Hent* før der sendes igen"
+                ) from None
+            if exc.fault:  # a read: a fault nobody can vouch for is no verdict; try again like a server in trouble
+                raise SmdbUnavailable(f"{op.name}: {exc}") from None
+            raise
         except (SecurityError, StsError):
             raise
         except requests.exceptions.ConnectTimeout:
@@ -295,6 +346,11 @@ class SmdbClient:
             KeyError,
             AttributeError,
         ) as exc:
+            if not state.sent:
+                # signing or serialising failed, or the STS refused: the request never left this process
+                raise RequestNotSent(
+                    f"{op.name}: forespørgslen kunne ikke dannes ({type(exc).__name__}); intet er sendt"
+                ) from None
             if _certainly_not_sent(exc):
                 raise SmdbUnavailable(
                     f"{op.name}: kunne ikke forbinde til {self.base_url} (afvist eller ukendt adresse); intet er sendt"
@@ -578,7 +634,20 @@ def _items(result: Any) -> list[dict[str, Any]]:
     return list(result)
 
 
-def _fault(exc: zeep.exceptions.Fault) -> SmdbFault:
+def _warn_unverified() -> None:
+    """Once per process: DST's answers cannot be checked without DST's certificate."""
+    global _warned_unverified
+    if not _warned_unverified:
+        _warned_unverified = True
+        warnings.warn(
+            "Svar fra SMDB verificeres ikke: angiv DST's certifikat (server_certificates / --server-cert / "
+            "SMDB_SERVER_CERT), så et forfalsket svar eller en forfalsket fejl opdages",
+            UnverifiedAnswersWarning,
+            stacklevel=3,
+        )
+
+
+def _fault(exc: zeep.exceptions.Fault, verified: bool = False) -> SmdbFault:
     code, message, rule = "UKENDT", str(exc.message or "SOAP-fejl"), None
     detail = exc.detail
     if detail is not None:
@@ -591,10 +660,10 @@ def _fault(exc: zeep.exceptions.Fault) -> SmdbFault:
 
     message = scrub(message)
     if code == "FORRETNINGSREGEL":
-        return SmdbRuleRejected(code, message, rule)
+        return SmdbRuleRejected(code, message, rule, verified)
     if code == "SIKKERHED":
-        return SmdbSecurityFault(code, message, rule)
-    return SmdbFault(code, message, rule)
+        return SmdbSecurityFault(code, message, rule, verified)
+    return SmdbFault(code, message, rule, verified)
 
 
 def _certainly_not_sent(exc: BaseException) -> bool:
@@ -608,6 +677,8 @@ def _certainly_not_sent(exc: BaseException) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, DeadlineExceeded):
+        return f"intet fuldt svar inden for tidsfristen ({exc})"
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return "intet svar inden for tidsgrænsen"
     if isinstance(exc, ResponseTooLarge):

@@ -25,13 +25,22 @@ class ValidationFailed(SmdbError):
 TRANSIENT_FAULT_CODES = frozenset({"INTERN", "UKENDT"})
 
 
-class SmdbFault(SmdbError):
-    """SMDB answered with a SOAP fault; ``code`` and ``message`` are DST's."""
+class ConfigurationError(SmdbError, ValueError):
+    """A setting cannot be used as given (e.g. plain http:// to a host that is not this machine)."""
 
-    def __init__(self, code: str, message: str, rule: str | None = None) -> None:
+
+class SmdbFault(SmdbError):
+    """SMDB answered with a SOAP fault; ``code`` and ``message`` are DST's.
+
+    ``verified`` is true when the fault carried a valid signature by DST's configured certificate: only then is it
+    DST's word (a forged fault must never make the client send a write again).
+    """
+
+    def __init__(self, code: str, message: str, rule: str | None = None, verified: bool = False) -> None:
         self.code = code
         self.message = message
         self.rule = rule
+        self.verified = verified
         super().__init__(f"SMDB-fejl {code}: {message}")
 
     @property
@@ -56,8 +65,25 @@ class SmdbOutcomeUnknown(SmdbUnavailable):
     """A write was sent but no answer came back: it may or may not be stored. Reconcile with Hent* first."""
 
 
+class RequestNotSent(SmdbError):
+    """The request could not be built or signed: it never left this process, so nothing can have been stored."""
+
+
 class SecurityError(SmdbError):
     """A response failed signature verification, or a signed response was required and missing."""
+
+
+class AnswerNotVerified(SecurityError):
+    """An answer (or fault) from SMDB could not be verified with DST's configured certificate.
+
+    For a write this means the outcome is unknown (the client raises :class:`SmdbOutcomeUnknown` instead): the
+    request was sent and may have been stored, whatever the unverifiable answer claims. For a read, an unverifiable
+    *fault* is treated like a server in trouble (retried); an unverifiable result is refused.
+    """
+
+    def __init__(self, message: str, fault: bool = False) -> None:
+        super().__init__(message)
+        self.fault = fault
 
 
 class TimestampOutOfWindow(SecurityError):

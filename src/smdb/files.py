@@ -1,24 +1,115 @@
-"""Files that hold CPR numbers or key material are created owner-only (0600) from the first byte.
+"""Files that hold CPR numbers or key material: owner-only from the first byte, never through a planted link.
 
 Writing first and restricting afterwards leaves a moment in which another user on the machine can read the
-file; so the mode is given to ``open`` itself, and an existing file is restricted before it is written.
+file; following a symbolic link planted at the target path lets that user choose where a private key or a list
+of CPR numbers ends up. So new files are created with ``O_EXCL`` and mode 0600 (a link is never followed), whole
+files are written to a temporary file beside the target and renamed over it (a link at the target is replaced,
+not written through), and an existing database is checked to be of its kind *before* its mode is touched.
+Input files are read with a size cap and must be regular files (``/dev/urandom`` or a FIFO would never end).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
-def create_owner_only(path: str | Path) -> None:
-    """Make sure ``path`` exists and only its owner can read it (a database then opened by SQLite)."""
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    os.chmod(path, 0o600)
+
+class UnsafeFile(OSError):
+    """The path is a symbolic link, not a regular file, or not the kind of file the caller expects."""
+
+
+def write_atomic(path: str | Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` in one step with ``mode`` (owner-only by default).
+
+    The bytes go to a new temporary file in the same directory (created exclusively, 0600) and are renamed over
+    ``path``: a reader never sees half a file, and a symbolic link planted at ``path`` is replaced rather than
+    followed.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or Path("."))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def write_owner_only(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` (replacing it), readable by its owner only."""
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        os.fchmod(fh.fileno(), 0o600)
-        fh.write(data)
+    write_atomic(path, data, 0o600)
+
+
+def create_owner_only(path: str | Path, check_existing: Callable[[Path], None] | None = None) -> None:
+    """Make sure ``path`` is an owner-only regular file (a database then opened by SQLite).
+
+    A new file is created exclusively with mode 0600 and without following links. An existing one must be a
+    regular file, not a link; ``check_existing`` (which raises when the file is not of the caller's kind) runs
+    before anything about the file is changed, so pointing a tool at the wrong file never alters that file.
+    """
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _NOFOLLOW, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
+        return
+    info = os.lstat(p)
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeFile(f"{p}: er et symbolsk link; angiv selve filen")
+    if not stat.S_ISREG(info.st_mode):
+        raise UnsafeFile(f"{p}: er ikke en almindelig fil")
+    if check_existing is not None:
+        check_existing(p)
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        os.chmod(p, 0o600, follow_symlinks=False)
+
+
+def read_capped(path: str | Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; anything else raises :class:`UnsafeFile`.
+
+    The file is opened non-blocking and checked on the very descriptor that is read, so a FIFO does not hang
+    the open and a device such as ``/dev/urandom`` is refused instead of read forever.
+    """
+    p = Path(path)
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeFile(f"{p}: er ikke en almindelig fil")
+        os.set_blocking(fd, True)
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UnsafeFile(f"{p}: filen er større end grænsen på {max_bytes} bytes; del den op")
+    return data
+
+
+def check_sqlite_tables(path: Path, required: set[str], what: str) -> None:
+    """Raise :class:`UnsafeFile` unless ``path`` is empty or an SQLite database holding ``required`` tables and no
+    others (SQLite's own excepted). Opened read-only: a file that is something else is never changed."""
+    import sqlite3
+
+    if path.stat().st_size == 0:
+        return
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        raise UnsafeFile(f"{path}: er ikke {what} (filen er ikke ændret)") from None
+    tables -= {"sqlite_sequence"}
+    if tables and tables != required:
+        raise UnsafeFile(f"{path}: er en anden database, ikke {what} (filen er ikke ændret)")

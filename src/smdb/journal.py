@@ -2,14 +2,21 @@
 
 It is what makes a batch resumable and auditable: each step goes pending -> confirmed (or rejected / failed /
 unknown), with SMDB's id or the reason; an unknown outcome is resolved to confirmed or failed when the course is
-next reconciled, or superseded when its content has changed since. CPR numbers are not stored in clear: a course
-is keyed by a salted hash, and only the masked CPR is kept for people reading the journal. The file is created
-owner-only (it still describes citizens in treatment).
+next reconciled, or superseded when its content has changed since.
+
+CPR numbers are not stored in clear, and the file alone does not reveal them: a course is keyed by an HMAC whose
+key is kept *outside* the journal (``SMDB_JOURNAL_KEY``, or an owner-only key file in the user's configuration
+directory, see :func:`journal_key`). A salted hash with the salt in the same file did not do that: the CPR space
+is small (about 3.6 million numbers per birth date) and the masked CPR beside it gives the birth date away, so
+brute force took seconds. Only the masked CPR is kept for people reading the journal. The file is created
+owner-only (it still describes citizens in treatment). docs/security.md has the threat model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import json
 import os
 import sqlite3
@@ -19,7 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from smdb.files import create_owner_only
+from smdb.errors import SmdbError
+from smdb.files import UnsafeFile, check_sqlite_tables, create_owner_only, read_capped
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -80,8 +88,74 @@ def _steps(db: sqlite3.Connection, course_key: str | None = None, statuses: tupl
     return [StepRow(*r) for r in db.execute(sql, args).fetchall()]
 
 
-class NotAJournal(Exception):
-    """The file does not exist or is not a journal written by smdb."""
+class NotAJournal(SmdbError):
+    """The file does not exist, is not a journal written by smdb, or was written with another key."""
+
+
+#: Journals of format 1 kept a salt beside salted CPR hashes; format 2 keys courses by an HMAC with an outside key.
+FORMAT = "2"
+KEY_ENV = "SMDB_JOURNAL_KEY"
+KEY_FILE_ENV = "SMDB_JOURNAL_KEY_FILE"
+
+
+def default_key_file() -> Path:
+    """``$SMDB_JOURNAL_KEY_FILE``, else ``journal.key`` in the user's configuration directory for smdb."""
+    explicit = os.environ.get(KEY_FILE_ENV)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or os.environ.get("APPDATA") or str(Path.home() / ".config")
+    return Path(base) / "smdb" / "journal.key"
+
+
+def journal_key(key_file: str | Path | None = None) -> bytes:
+    """The journal key: ``$SMDB_JOURNAL_KEY`` (hex, at least 32 bytes), else the key file, created on first use.
+
+    The key file is created owner-only in an owner-only directory; it is the one secret that turns a journal's
+    course keys back into CPR numbers, so keep it off the machines and backups that the journals go to.
+    """
+    env = os.environ.get(KEY_ENV)
+    if env:
+        try:
+            key = bytes.fromhex(env.strip())
+        except ValueError:
+            raise NotAJournal(f"{KEY_ENV} skal være hex (mindst 64 tegn)") from None
+        if len(key) < 32:
+            raise NotAJournal(f"{KEY_ENV} er for kort: mindst 32 bytes (64 hex-tegn)")
+        return key
+    path = Path(key_file) if key_file is not None else default_key_file()
+    try:
+        text = read_capped(path, 1024).decode("ascii").strip()
+    except FileNotFoundError:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fresh = os.urandom(32)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(fresh.hex() + "\n")
+            return fresh
+        text = read_capped(path, 1024).decode("ascii").strip()  # another process created it first
+    except (UnsafeFile, OSError, UnicodeDecodeError) as exc:
+        raise NotAJournal(f"journalnøglen {path} kan ikke læses ({exc})") from None
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise NotAJournal(f"journalnøglen {path} er ikke en gyldig nøgle (hex)") from None
+    if len(key) < 32:
+        raise NotAJournal(f"journalnøglen {path} er for kort")
+    return key
+
+
+def _key_id(key: bytes) -> str:
+    """Names the key without revealing it, so a journal opened with another key is refused, not silently new."""
+    return hmac.new(key, b"smdb-journal-key-id", hashlib.sha256).hexdigest()[:16]
+
+
+def _check_is_journal(path: Path) -> None:
+    """Raise NotAJournal unless ``path`` is empty or a journal; opened read-only, so nothing is changed."""
+    try:
+        check_sqlite_tables(path, {"meta", "steps", "courses"}, "en smdb-journal")
+    except UnsafeFile as exc:
+        raise NotAJournal(str(exc)) from None
 
 
 def read_steps(path: str | Path, statuses: tuple[str, ...] = ()) -> list[StepRow]:
@@ -89,6 +163,7 @@ def read_steps(path: str | Path, statuses: tuple[str, ...] = ()) -> list[StepRow
     last night's failures, say) must never create or change one, nor touch a database that is something else."""
     if not Path(path).is_file():
         raise NotAJournal(f"{path}: filen findes ikke")
+    _check_is_journal(Path(path))
     try:
         db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -100,27 +175,59 @@ def read_steps(path: str | Path, statuses: tuple[str, ...] = ()) -> list[StepRow
 
 
 class Journal:
-    """SQLite journal; ``Journal(None)`` keeps it in memory (a single run with no resume)."""
+    """SQLite journal; ``Journal(None)`` keeps it in memory (a single run with no resume).
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    :param key: the HMAC key for course keys; default :func:`journal_key` (environment or key file). An in-memory
+        journal uses a random key of its own.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, key: bytes | None = None) -> None:
         target = ":memory:"
         if path is not None:
-            create_owner_only(path)  # it holds CPR numbers
+            try:
+                create_owner_only(path, _check_is_journal)  # it describes citizens in treatment
+            except UnsafeFile as exc:
+                raise NotAJournal(str(exc)) from None
+            except OSError as exc:
+                raise NotAJournal(f"{path}: kan ikke åbnes ({exc.strerror})") from None
             target = str(path)
+        self._key = key if key is not None else (journal_key() if path is not None else os.urandom(32))
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA secure_delete = ON")
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
-        if row is None:
-            salt = os.urandom(16).hex()
-            self._db.execute("INSERT INTO meta (key, value) VALUES ('salt', ?)", (salt,))
-        else:
-            salt = row[0]
-        self._salt = salt
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        if "salt" in meta:
+            self._migrate_salted()
+        elif meta.get("key_id") not in (None, _key_id(self._key)):
+            self._db.close()
+            raise NotAJournal(
+                f"{path}: journalen er skrevet med en anden journalnøgle (se {KEY_ENV} / {default_key_file()})"
+            )
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('format', ?)", (FORMAT,))
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('key_id', ?)", (_key_id(self._key),))
+
+    def _migrate_salted(self) -> None:
+        """A format-1 journal: drop the salt (and with it any way back from its hashes to CPR numbers), wipe the
+        freed pages, and let its open writes be reconciled afresh; SMDB's state, fetched before every course, is
+        what decides what is sent, so nothing is lost or sent twice."""
+        self._db.execute(
+            "UPDATE steps SET status = ?, reason = ?, updated_at = ? WHERE status IN (?, ?)",
+            (
+                SUPERSEDED,
+                "journalen er opgraderet; forløbet afstemmes med SMDB ved næste kørsel",
+                self._now(),
+                PENDING,
+                UNKNOWN,
+            ),
+        )
+        self._db.execute("DELETE FROM meta WHERE key = 'salt'")
+        self._db.execute("VACUUM")
 
     def course_key(self, cpr: str, kommunekode: int, anmodningsdato: str) -> str:
-        """Stable within this journal, meaningless outside it (no CPR in clear)."""
-        return hashlib.sha256(f"{self._salt}|{cpr}|{kommunekode}|{anmodningsdato}".encode()).hexdigest()[:32]
+        """Stable for one key, meaningless without it: an HMAC, so the journal file alone does not give CPRs."""
+        message = f"{cpr}|{kommunekode}|{anmodningsdato}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
 
     @staticmethod
     def _now() -> str:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from smdb.errors import CertificateError
+from smdb.files import UnsafeFile, read_capped
 
 #: Warn this long before the certificate expires.
 EXPIRY_WARNING = timedelta(days=30)
@@ -72,7 +73,9 @@ class Credentials:
 
 def _read(path: str | Path) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return read_capped(path, 1024 * 1024)
+    except UnsafeFile as exc:
+        raise CertificateError(f"Certifikatfilen kan ikke bruges: {exc}") from None
     except OSError as exc:
         raise CertificateError(f"Certifikatfilen {path} kan ikke læses: {exc.strerror}") from None
 

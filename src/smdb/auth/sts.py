@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from smdb.auth.wsse import (
     CLOCK_SKEW,
     DS_NS,
     EXC_C14N,
+    MAX_MESSAGE_LIFETIME,
     SAML2_NS,
     SOAP_NS,
     WSSE_NS,
@@ -51,7 +53,8 @@ from smdb.auth.wsse import (
     sign_envelope,
     verify_timestamp_and_signature,
 )
-from smdb.errors import SecurityError, SmdbError, TimestampOutOfWindow
+from smdb.errors import SecurityError, SmdbError, SmdbUnavailable, TimestampOutOfWindow
+from smdb.http import DeadlineExceeded, ResponseTooLarge, bounded_post
 
 WSA_NS = "http://www.w3.org/2005/08/addressing"
 WST_NS = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
@@ -85,7 +88,7 @@ class StsClockSkew(StsError):
     """The STS refused our timestamp: our clock is off."""
 
 
-class StsUnavailable(StsError):
+class StsUnavailable(StsError, SmdbUnavailable):
     """The STS could not be reached or answered with something that is not WS-Trust."""
 
 
@@ -154,7 +157,11 @@ def build_issue_request(creds: Credentials, config: StsConfig, now: datetime) ->
     return out
 
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+#: Comments are dropped at parse time: exclusive c14n ignores them, so a comment inside a signed value (an
+#: Audience, an id) would verify while the parsed text differs from what was signed.
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, remove_comments=True
+)
 
 #: WS-Trust / WS-Security fault codes (local names) -> what to tell a support desk.
 _FAULTS: dict[str, tuple[type[StsError], str]] = {
@@ -216,11 +223,16 @@ class StsTokenProvider:
         config: StsConfig,
         session: requests.Session | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_response_bytes: int = 1024 * 1024,
+        deadline: float = 60.0,
     ) -> None:
         self.creds = creds
         self.config = config
         self.session = session or requests.Session()
         self.clock = clock
+        #: An RSTR is a few kB; the STS's answer is read within this cap and this many seconds, like SMDB's.
+        self.max_response_bytes = max_response_bytes
+        self.deadline = deadline
         self._tokens: dict[str, Token] = {}
         self._lock = threading.Lock()
         #: How many tokens were issued (for tests and support).
@@ -242,12 +254,17 @@ class StsTokenProvider:
     def _issue(self) -> Token:
         request = build_issue_request(self.creds, self.config, self.clock())
         try:
-            response = self.session.post(
+            response = bounded_post(
+                self.session,
                 self.config.endpoint,
                 data=request,
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{ISSUE_ACTION}"'},
                 timeout=self.config.timeout,
+                deadline=time.monotonic() + self.deadline,
+                max_bytes=self.max_response_bytes,
             )
+        except (ResponseTooLarge, DeadlineExceeded) as exc:
+            raise StsUnavailable(f"STS'en ({self.config.endpoint}) svarede ikke brugbart: {exc}") from None
         except requests.exceptions.RequestException as exc:
             raise StsUnavailable(f"STS'en ({self.config.endpoint}) kunne ikke nås: {type(exc).__name__}") from None
         token = parse_issue_response(response.content, self.config.audience)
@@ -361,6 +378,7 @@ def verify_holder_of_key(
     audience: str,
     now: datetime | None = None,
     skew: timedelta = CLOCK_SKEW,
+    max_lifetime: timedelta = MAX_MESSAGE_LIFETIME,
 ) -> HolderOfKey:
     """An STS-mode request: a valid token from a trusted STS for this service, and a message signature made by
     the key the token names (over Body and Timestamp, referring to the token)."""
@@ -379,7 +397,7 @@ def verify_holder_of_key(
     if ref != assertion.get("ID"):
         raise SecurityError("Signaturen henviser ikke til tokenet")
     try:
-        verify_timestamp_and_signature(envelope, sec, holder, now, skew)
+        verify_timestamp_and_signature(envelope, sec, holder, now, skew, max_lifetime)
     except TimestampOutOfWindow:
         raise
     except SecurityError as exc:

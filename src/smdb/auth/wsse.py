@@ -33,6 +33,9 @@ B64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-secu
 #: Lifetime of the Timestamp we send, and the clock skew we accept on what we receive.
 TIMESTAMP_TTL = timedelta(minutes=5)
 CLOCK_SKEW = timedelta(minutes=5)
+#: The longest lifetime (Expires - Created) a received message may claim: a captured message stays replayable no
+#: longer than this (plus the skew), whatever Expires its sender chose.
+MAX_MESSAGE_LIFETIME = timedelta(minutes=5)
 
 _WSU_ID = f"{{{WSU_NS}}}Id"
 
@@ -152,6 +155,7 @@ def verify_envelope(
     trusted: list[x509.Certificate],
     now: datetime | None = None,
     skew: timedelta = CLOCK_SKEW,
+    max_lifetime: timedelta = MAX_MESSAGE_LIFETIME,
 ) -> x509.Certificate:
     """Verify signature, references (Body and Timestamp) and timestamp window; return the signer's certificate.
 
@@ -169,21 +173,30 @@ def verify_envelope(
         raise SecurityError(f"Certifikatet ({cert.subject.rfc4514_string()}) er ikke betroet")
     if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
         raise SecurityError(f"Certifikatet ({cert.subject.rfc4514_string()}) er ikke gyldigt på nuværende tidspunkt")
-    verify_timestamp_and_signature(envelope, sec, cert, now, skew)
+    verify_timestamp_and_signature(envelope, sec, cert, now, skew, max_lifetime)
     return cert
 
 
 def verify_timestamp_and_signature(
-    envelope: etree._Element, sec: etree._Element, key_holder: x509.Certificate, now: datetime, skew: timedelta
+    envelope: etree._Element,
+    sec: etree._Element,
+    key_holder: x509.Certificate,
+    now: datetime,
+    skew: timedelta,
+    max_lifetime: timedelta = MAX_MESSAGE_LIFETIME,
 ) -> None:
-    """The checks both authentication modes share: the Timestamp is present and within the window (no replays,
-    no wrong clocks), and the message signature in ``sec`` was made with ``key_holder``'s key over Body and
-    Timestamp."""
+    """The checks both authentication modes share: the Timestamp is present, has time zones, claims a lifetime of
+    at most ``max_lifetime`` and is within the window (no replays, no wrong clocks), and the message signature in
+    ``sec`` was made with ``key_holder``'s key over Body and Timestamp."""
     ts = sec.find(f"{{{WSU_NS}}}Timestamp")
     if ts is None:
         raise SecurityError("Beskeden mangler wsu:Timestamp")
     created = _parse_ts(ts.findtext(f"{{{WSU_NS}}}Created"))
     expires = _parse_ts(ts.findtext(f"{{{WSU_NS}}}Expires"))
+    if expires < created or expires - created > max_lifetime:
+        raise SecurityError(
+            f"Beskedens levetid (Expires - Created) er over {max_lifetime.total_seconds():.0f} s eller negativ"
+        )
     if created - skew > now or expires + skew < now:
         raise TimestampOutOfWindow(
             "Beskedens tidsstempel ligger uden for det tilladte vindue (gentaget eller forkert ur)"
@@ -221,6 +234,11 @@ def _parse_ts(text: str | None) -> datetime:
     if not text:
         raise SecurityError("Tidsstempel mangler Created/Expires")
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise SecurityError("Ugyldigt tidsstempel") from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        # comparing it with an aware "now" would raise TypeError and abort a whole batch; it is a forged or broken
+        # message, so it is refused like one
+        raise SecurityError("Tidsstempel uden tidszone")
+    return parsed

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cryptography import x509
@@ -21,9 +22,22 @@ from pydantic import BaseModel, ValidationError
 
 from smdb.auth.certificates import Credentials
 from smdb.auth.sts import verify_holder_of_key
-from smdb.auth.wsse import SOAP_NS, is_signed, sign_envelope, signing_certificate, verify_envelope
+from smdb.auth.wsse import (
+    CLOCK_SKEW,
+    DS_NS,
+    MAX_MESSAGE_LIFETIME,
+    SOAP_NS,
+    WSSE_NS,
+    WSU_NS,
+    _parse_ts,
+    is_signed,
+    sign_envelope,
+    signing_certificate,
+    verify_envelope,
+)
 from smdb.cpr import scrub
 from smdb.errors import SecurityError
+from smdb.logs import install_log_scrubbing
 from smdb.models import (
     Afslutning,
     Anmodning,
@@ -84,6 +98,32 @@ YDELSESPAKKER = [
 _ID_NAMES = {"ANM": "AnmodningId", "IVÆR": "IvaerksaettelseId", "INDS": "IndskrivningId"}
 
 
+class ReplayCache:
+    """Signature values of accepted requests, each kept until its Timestamp can no longer pass the window check.
+
+    An identical signed write sent twice must not be stored twice: within the timestamp window a captured request
+    would otherwise verify again. Bounded by the window, and by ``max_entries`` as a last resort (oldest first).
+    """
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self._seen: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def check_and_add(self, key: str, until: datetime, now: datetime) -> bool:
+        """True when ``key`` is new (and is now remembered until ``until``); False for a replay."""
+        with self._lock:
+            if len(self._seen) >= self.max_entries or len(self._seen) % 1024 == 0:
+                for k in [k for k, t in self._seen.items() if t < now]:
+                    del self._seen[k]
+                while len(self._seen) >= self.max_entries:
+                    del self._seen[next(iter(self._seen))]
+            if key in self._seen:
+                return False
+            self._seen[key] = until
+            return True
+
+
 class SimFault(Exception):
     """Becomes a SOAP fault (HTTP 500) with DST-style detail."""
 
@@ -104,6 +144,15 @@ class Caller:
 def _rule_fault(violations: list[Violation]) -> SimFault:
     msg = " | ".join(v.tekst() for v in violations)
     return SimFault("FORRETNINGSREGEL", scrub(msg), violations[0].rule)
+
+
+def _content_length(environ: dict[str, Any]) -> int | None:
+    """The request's Content-Length, or None when it is negative or not a number (refused: a negative length
+    would otherwise slip past the size limit)."""
+    text = str(environ.get("CONTENT_LENGTH") or "0").strip()
+    if not text.isdigit():
+        return None
+    return int(text)
 
 
 def _parse(model: type[Any], data: dict[str, Any]) -> Any:
@@ -128,9 +177,11 @@ class Simulator:
         auth: str = "certificate",
         sts: SimSts | None = None,
         audience: str = SIM_AUDIENCE,
+        max_message_lifetime: timedelta = MAX_MESSAGE_LIFETIME,
     ) -> None:
         if auth not in ("certificate", "sts"):
             raise ValueError("auth skal være 'certificate' eller 'sts'")
+        install_log_scrubbing()  # signxml logs canonicalised requests (CPR numbers) at DEBUG
         self.auth = auth
         #: STS mode: the simulated STS (also served at /sts/service.svc) and this service's entity id.
         self.sts = sts or (SimSts(list(trusted), [audience], clock=clock) if auth == "sts" else None)
@@ -142,6 +193,8 @@ class Simulator:
         self.today = today
         self.clock = clock
         self._wsdl: dict[str, bytes] = {}
+        self.max_message_lifetime = max_message_lifetime
+        self.replays = ReplayCache()
         #: Fault injection (see smdb.sim.faults): consulted before and after each call.
         self.fault_plan: FaultPlan | None = None
 
@@ -149,7 +202,9 @@ class Simulator:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == STS_PATH and self.sts is not None and environ.get("REQUEST_METHOD") == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
+            length = _content_length(environ)
+            if length is None:
+                return self._plain(start_response, "400 Bad Request", b"Content-Length mangler eller er ugyldig")
             if length > MAX_REQUEST:
                 return self._plain(start_response, "413 Payload Too Large", b"")
             status, payload = self.sts.handle(environ["wsgi.input"].read(length))
@@ -168,10 +223,9 @@ class Simulator:
             return self._plain(start_response, "200 OK", b"SMDB simulator")
         if method != "POST":
             return self._plain(start_response, "405 Method Not Allowed", b"")
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
+        length = _content_length(environ)
+        if length is None:
+            return self._fault(start_response, SimFault("UGYLDIG_FORESPOERGSEL", "Content-Length er ugyldig"))
         if length > MAX_REQUEST:
             return self._fault(start_response, SimFault("UGYLDIG_FORESPOERGSEL", "Forespørgslen er for stor"))
         body = environ["wsgi.input"].read(length) if length else b""
@@ -238,6 +292,10 @@ class Simulator:
         fs.text = fault.message
         detail = etree.SubElement(f, "detail")
         encode(detail, "SmdbFejl", {"FejlKode": fault.code, "Besked": fault.message, "Regel": fault.rule}, "SmdbFejl")
+        if self.server_credentials is not None:
+            # signed like any answer: a client holding DST's certificate must be able to tell DST's faults from
+            # forged ones (a forged fault after a stored write must not make it send the write again)
+            sign_envelope(env, self.server_credentials, now=self.clock())
         payload = etree.tostring(env, xml_declaration=True, encoding="utf-8")
         start_response(
             "500 Internal Server Error",
@@ -266,22 +324,41 @@ class Simulator:
         if self.auth == "sts":
             assert self.sts is not None
             try:
-                proof = verify_holder_of_key(envelope, [self.sts.certificate], self.audience, now=self.clock())
+                proof = verify_holder_of_key(
+                    envelope,
+                    [self.sts.certificate],
+                    self.audience,
+                    now=self.clock(),
+                    max_lifetime=self.max_message_lifetime,
+                )
             except SecurityError as exc:
                 raise SimFault("SIKKERHED", str(exc)) from None
+            self._refuse_replay(envelope)
             return Caller(proof.certificate.subject.rfc4514_string(), proof.certificate)
         if not is_signed(envelope):
             if self.require_signature:
                 raise SimFault("SIKKERHED", "Forespørgslen er ikke signeret med et funktionscertifikat")
             return Caller("anonym", None)
         try:
-            cert = verify_envelope(envelope, self.trusted, now=self.clock())
+            cert = verify_envelope(envelope, self.trusted, now=self.clock(), max_lifetime=self.max_message_lifetime)
         except SecurityError as exc:
             if not self.require_signature:
                 claimed = signing_certificate(envelope)
                 return Caller(claimed.subject.rfc4514_string() if claimed else "anonym", claimed)
             raise SimFault("SIKKERHED", str(exc)) from None
+        self._refuse_replay(envelope)
         return Caller(cert.subject.rfc4514_string(), cert)
+
+    def _refuse_replay(self, envelope: etree._Element) -> None:
+        """A verified request whose signature was seen before is a replay (DST's WCF keeps a replay cache too)."""
+        sec = envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security")
+        value = sec.findtext(f"{{{DS_NS}}}Signature/{{{DS_NS}}}SignatureValue") if sec is not None else None
+        expires = sec.findtext(f"{{{WSU_NS}}}Timestamp/{{{WSU_NS}}}Expires") if sec is not None else None
+        if not value or not expires:  # pragma: no cover - verification above requires both
+            raise SimFault("SIKKERHED", "Forespørgslen mangler signatur eller tidsstempel")
+        now = self.clock()
+        if not self.replays.check_and_add("".join(value.split()), _parse_ts(expires) + CLOCK_SKEW, now):
+            raise SimFault("SIKKERHED", "Forespørgslen er modtaget før (genafspilning); den behandles ikke igen")
 
     @staticmethod
     def _arguments(envelope: etree._Element, op: Operation) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smdb.files import create_owner_only
+from smdb.files import check_sqlite_tables, create_owner_only
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -52,7 +52,7 @@ class Store:
         target = ":memory:"
         if path is not None:
             p = Path(path)
-            create_owner_only(p)
+            create_owner_only(p, lambda f: check_sqlite_tables(f, {"records"}, "en simulator-database"))
             target = str(p)
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._db.executescript(SCHEMA)

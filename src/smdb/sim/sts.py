@@ -95,7 +95,10 @@ class SimSts:
         requested = rst.findtext(f"{{{WST_NS}}}Lifetime/{{{WSU_NS}}}Expires")
         expires = now + self.max_lifetime
         if requested:
-            expires = min(expires, _parse_ts(requested))
+            try:
+                expires = min(expires, _parse_ts(requested))
+            except SecurityError as exc:
+                raise _StsFault("wst:InvalidTimeRange", str(exc)) from None
         if expires <= now:
             raise _StsFault("wst:InvalidTimeRange", "Den ønskede levetid er udløbet")
         serials = signer.subject.get_attributes_for_oid(x509.oid.NameOID.SERIAL_NUMBER)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import requests
 from cryptography import x509
 from lxml import etree
 from zeep import Plugin, Settings
@@ -19,36 +22,13 @@ from smdb.auth.certificates import Credentials
 from smdb.auth.sts import StsTokenProvider
 from smdb.auth.wsse import SOAP_NS, is_signed, sign_envelope, sign_envelope_with_token, verify_envelope
 from smdb.cpr import scrub
-from smdb.errors import SecurityError
+from smdb.errors import AnswerNotVerified, SecurityError
+from smdb.http import bounded_post
 
 log = logging.getLogger("smdb.soap")
 
 #: Hardened XML settings: no DTDs, no entities, no external resources, no huge trees.
 SETTINGS = Settings(strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-
-
-class _ScrubCpr(logging.Filter):
-    """zeep.transports logs whole envelopes at DEBUG; mask CPR numbers before any handler sees them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.msg = record.getMessage()
-            record.args = None
-        if isinstance(record.msg, bytes):
-            record.msg = record.msg.decode("utf-8", "replace")
-        if isinstance(record.msg, str):
-            record.msg = scrub(record.msg)
-        return True
-
-
-def install_log_scrubbing() -> None:
-    """Idempotent: attach the CPR filter to zeep's chatty loggers."""
-    # A filter on a logger does not apply to its children's records, so every logger that can see an
-    # envelope is listed: zeep's transport and binding, and signxml, which logs canonicalised XML at DEBUG.
-    for name in ("zeep.transports", "zeep.wsdl.bindings.soap", "zeep", "signxml.processor", "urllib3.connectionpool"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _ScrubCpr) for f in logger.filters):
-            logger.addFilter(_ScrubCpr())
 
 
 @functools.lru_cache(maxsize=32)
@@ -90,28 +70,97 @@ class TokenSigningPlugin(Plugin):
         return envelope, http_headers
 
 
-class VerifyPlugin(Plugin):
-    """Verifies signed answers against DST's certificate. Faults are let through first: they may be unsigned."""
+class CallState(threading.local):
+    """Per thread, per call: the deadline, whether the request left this process, whether the answer verified."""
 
-    def __init__(self, trusted: list[x509.Certificate], strict: bool, clock: Callable[[], datetime]) -> None:
+    deadline: float | None = None
+    sent: bool = False
+    verified: bool = False
+
+
+class BoundedTransport(Transport):
+    """zeep's transport, with every answer read within the call's deadline and a size cap (:mod:`smdb.http`), and
+    a note of whether the request was handed to the network at all: a failure before that is never "may be
+    stored"."""
+
+    def __init__(
+        self, session: requests.Session, timeout: tuple[float, float], max_bytes: int, default_deadline: float
+    ) -> None:
+        super().__init__(session=session, timeout=timeout[0], operation_timeout=timeout)
+        self.max_bytes = max_bytes
+        self.default_deadline = default_deadline
+        self.state = CallState()
+
+    def post(self, address: str, message: Any, headers: dict[str, str]) -> requests.Response:
+        state = self.state
+        state.sent = True
+        deadline = state.deadline if state.deadline is not None else time.monotonic() + self.default_deadline
+        return bounded_post(
+            self.session,
+            address,
+            data=message,
+            headers=headers,
+            timeout=self.operation_timeout,
+            deadline=deadline,
+            max_bytes=self.max_bytes,
+        )
+
+
+class VerifyPlugin(Plugin):
+    """Answers and faults alike: when DST's certificate is configured, each must carry a valid signature by it.
+
+    Configured means enforced: an answer whose signature was stripped (or moved) is refused, unless
+    ``require_signed`` is switched off (``allow_unsigned_answers``), which only admits *unsigned* answers; a signed
+    one is always verified. An answer must also be the answer to the operation that was called.
+    """
+
+    def __init__(
+        self,
+        trusted: list[x509.Certificate],
+        require_signed: bool,
+        clock: Callable[[], datetime],
+        state: CallState,
+        max_lifetime: timedelta,
+    ) -> None:
         self._trusted = trusted
-        self._strict = strict
+        self._require = require_signed
         self._clock = clock
+        self._state = state
+        self._max_lifetime = max_lifetime
 
     def ingress(self, envelope: Any, http_headers: Any, operation: Any) -> Any:
         if envelope.tag != f"{{{SOAP_NS}}}Envelope":
             return envelope, http_headers  # an error page, not SOAP: reported as unavailable, not as a forgery
         body = envelope.find(f"{{{SOAP_NS}}}Body")
-        if body is not None and body.find(f"{{{SOAP_NS}}}Fault") is not None:
-            return envelope, http_headers
-        if is_signed(envelope):
-            if self._trusted:
-                verify_envelope(envelope, self._trusted, now=self._clock())
-            elif self._strict:
-                raise SecurityError("strict: der er ikke konfigureret et DST-certifikat at verificere svaret med")
-        elif self._strict:
-            raise SecurityError("strict: svaret fra SMDB er ikke signeret")
+        fault = body.find(f"{{{SOAP_NS}}}Fault") if body is not None else None
+        what = "fejlen" if fault is not None else "svaret"
+        if is_signed(envelope) and self._trusted:
+            try:
+                verify_envelope(envelope, self._trusted, now=self._clock(), max_lifetime=self._max_lifetime)
+            except SecurityError as exc:
+                raise AnswerNotVerified(f"{what} fra SMDB kunne ikke verificeres: {exc}", fault is not None) from None
+            self._state.verified = True
+        elif self._require:
+            why = "er ikke signeret" if self._trusted or not is_signed(envelope) else "kan ikke verificeres"
+            code = _fault_code(fault) if fault is not None else ""
+            raise AnswerNotVerified(
+                f"{what}{code} fra SMDB {why}"
+                + ("" if self._trusted else " (der er ikke konfigureret et DST-certifikat)"),
+                fault is not None,
+            )
+        if fault is None:
+            first = next((c for c in (body if body is not None else []) if isinstance(c.tag, str)), None)
+            expected = f"{operation.name}Response"
+            if first is None or etree.QName(first).localname != expected:
+                got = etree.QName(first).localname if first is not None else "intet"
+                raise AnswerNotVerified(f"svaret hører ikke til {operation.name} (fik {got[:60]})")
         return envelope, http_headers
+
+
+def _fault_code(fault: etree._Element) -> str:
+    """The fault's own code, for the message (attacker-controlled text: short and masked)."""
+    code = next((el.text for el in fault.iter() if isinstance(el.tag, str) and el.tag.endswith("FejlKode")), None)
+    return f" ({scrub(code.strip())[:40]})" if code else ""
 
 
 class LoggingPlugin(Plugin):
