@@ -12,16 +12,26 @@ import pytest
 
 
 @contextmanager
-def sim_serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Iterator[subprocess.Popen[str]]:
-    """Start ``smdb sim serve --port 0 --trust tmp_path/test-cert.pem ARGS`` (the certificate written before by
-    ``smdb sim cert --out tmp_path``) and point the CLI's environment at it with the settings the server prints."""
-    command = [sys.executable, "-m", "smdb", "sim", "serve", "--port", "0", "--trust", str(tmp_path / "test-cert.pem")]
-    proc = subprocess.Popen(
-        [*command, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def sim_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str, global_args: tuple[str, ...] = ()
+) -> Iterator[subprocess.Popen[str]]:
+    """Start ``smdb GLOBAL_ARGS sim serve --port 0 --trust tmp_path/test-cert.pem ARGS`` (the certificate written
+    before by ``smdb sim cert --out tmp_path``) and point the CLI's environment at it with the settings the server
+    prints. Its stderr goes to ``tmp_path/sim-serve.log`` (a pipe nobody reads would block a verbose server)."""
+    command = [
+        sys.executable,
+        "-m",
+        "smdb",
+        *global_args,
+        "sim",
+        "serve",
+        "--port",
+        "0",
+        "--trust",
+        str(tmp_path / "test-cert.pem"),
+    ]
+    log = (tmp_path / "sim-serve.log").open("w")
+    proc = subprocess.Popen([*command, *args], stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         assert proc.stdout is not None
         proc.stdout.readline()  # the banner
@@ -39,3 +49,6 @@ def sim_serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> It
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
+        if proc.stdout is not None:
+            proc.stdout.close()

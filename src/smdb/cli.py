@@ -24,6 +24,7 @@ from smdb.cpr import mask, scrub
 from smdb.errors import CertificateError, ConfigurationError, SmdbError
 from smdb.files import UnsafeFile, read_capped, write_atomic, write_owner_only
 from smdb.journal import STEP_STATUSES, NotAJournal
+from smdb.logs import scrub_handlers
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -102,6 +103,7 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         "auth": "SMDB_AUTH",
         "sts_url": "SMDB_STS_URL",
         "sts_audience": "SMDB_STS_AUDIENCE",
+        "deadline": "SMDB_DEADLINE",
     }
     for key, var in env_map.items():
         if os.environ.get(var):
@@ -117,12 +119,15 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         "auth",
         "sts_url",
         "sts_audience",
+        "deadline",
     ):
         value = getattr(args, key, None)
         if value is not None:
             cfg[key] = value
     if getattr(args, "strict", False):
         cfg["strict"] = True
+    if getattr(args, "allow_insecure_http", False):
+        cfg["allow_insecure_http"] = True
     return cfg
 
 
@@ -170,8 +175,16 @@ def make_client(args: argparse.Namespace) -> Any:
         sts_config = StsConfig(
             endpoint=cfg.get("sts_url", base.endpoint), audience=cfg.get("sts_audience", base.audience)
         )
+    try:
+        deadline = float(cfg.get("deadline", 120))
+    except (TypeError, ValueError):
+        raise UsageError(f"--deadline skal være et antal sekunder (fik {cfg.get('deadline')!r})") from None
+    if not 0 < deadline <= 3600:
+        raise UsageError("--deadline skal være mellem 0 og 3600 sekunder")
     return SmdbClient(
         Environment[ENV_HOSTS.get(env, "PREPROD")],
+        deadline=deadline,
+        allow_insecure_http=bool(cfg.get("allow_insecure_http", False)),
         auth=auth_mode,
         sts=sts_config,
         credentials=creds,
@@ -450,7 +463,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cert", help="organisationscertifikat: .p12/.pfx eller PEM (SMDB_CERT)")
     p.add_argument("--key", help="privat nøgle i PEM, hvis ikke i certifikatfilen (SMDB_KEY)")
     p.add_argument("--server-cert", dest="server_cert", help="DST's certifikat til at verificere svar")
-    p.add_argument("--strict", action="store_true", help="kræv signerede svar fra SMDB")
+    p.add_argument(
+        "--strict", action="store_true", help="kræv signerede svar, også uden DST-certifikat (med --server-cert altid)"
+    )
+    p.add_argument("--deadline", help="sekunder et kald højst må tage i alt, genforsøg medregnet (SMDB_DEADLINE; 120)")
+    p.add_argument(
+        "--allow-insecure-http",
+        dest="allow_insecure_http",
+        action="store_true",
+        help="tillad ukrypteret http:// til en anden maskine end denne (aldrig mod DST)",
+    )
     p.add_argument("--api-version", dest="api_version", choices=["v1", "v0"])
     p.add_argument("--auth", choices=["certificate", "sts"], help="certifikat direkte, eller NemLog-in STS (SMDB_AUTH)")
     p.add_argument("--sts-url", dest="sts_url", help="STS-endpoint ved --auth sts (SMDB_STS_URL)")
@@ -551,6 +573,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO, stream=sys.stderr)
+        # every record this process logs, from any library (signxml's canonicalised envelopes too), is masked
+        scrub_handlers()
     try:
         code: int = args.func(args)
         return code

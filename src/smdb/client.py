@@ -422,8 +422,9 @@ class SmdbClient:
 
     # ------------------------------------------------------------------ HentData
     def _hent(self, operation: str, model: type[M], **criteria: Any) -> list[Hentet[M]]:
-        result = self.call(operation, Soegning=mapping.soegning(**criteria))
-        items = _items(result)
+        soegning = mapping.soegning(**criteria)
+        items = _items(self.call(operation, Soegning=soegning))
+        _check_matches(operation, soegning, items)
         try:
             return [mapping.hentet(model, item) for item in items]
         except ValidationError as exc:
@@ -473,7 +474,10 @@ class SmdbClient:
             "HentAsiForTilbud",
         ):
             raise ValueError(f"{operation} er ikke en opslagsliste")
-        return _items(self.call(operation, Soegning=mapping.soegning(**criteria)))
+        soegning = mapping.soegning(**criteria)
+        items = _items(self.call(operation, Soegning=soegning))
+        _check_matches(operation, soegning, items)
+        return items
 
     def hent_alle_tilbud(self, kommunekode: int | None = None) -> list[dict[str, Any]]:
         return self.hent_opslag("HentAlleTilbud", kommunekode=kommunekode)
@@ -632,6 +636,18 @@ def _items(result: Any) -> list[dict[str, Any]]:
         (value,) = result.values() if len(result) == 1 else (list(result.values()),)
         return list(value) if isinstance(value, list) else [value]
     return list(result)
+
+
+def _check_matches(operation: str, soegning: dict[str, Any], items: list[dict[str, Any]]) -> None:
+    """An answer belongs to its request: every record that carries a searched-for field must carry the value searched
+    for. A genuinely signed answer captured for one citizen (within its few minutes of validity) is thereby refused
+    as the answer about another; records without such a field (IVÆR, TILB, KvalHep by CPR) are only ever joined to
+    the anmodninger by their ids, so they cannot attach to the wrong citizen either."""
+    for item in items:
+        for name, wanted in soegning.items():
+            got = item.get(name) if isinstance(item, dict) else None
+            if got is not None and str(got) != str(wanted):
+                raise AnswerNotVerified(f"{operation}: svaret hører ikke til forespørgslen ({name} passer ikke)")
 
 
 def _warn_unverified() -> None:

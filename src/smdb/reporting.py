@@ -15,15 +15,29 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TextIO
 
+from smdb.auth.sts import StsError
 from smdb.client import SmdbClient
 from smdb.cpr import mask
-from smdb.errors import SmdbFault, SmdbOutcomeUnknown, SmdbRuleRejected, SmdbUnavailable, ValidationFailed
+from smdb.errors import (
+    SecurityError,
+    SmdbError,
+    SmdbFault,
+    SmdbOutcomeUnknown,
+    SmdbRuleRejected,
+    SmdbSecurityFault,
+    SmdbUnavailable,
+    ValidationFailed,
+)
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
 from smdb.models import Kontaktforloeb, SmdbModel
 from smdb.rules import Violation, nye_brud, parse
 
 #: How often one course is re-planned after writes with an unknown outcome before giving up.
 MAX_RECONCILE = 3
+#: A batch stops when this many courses in a row failed because SMDB could not be reached (or refused our security):
+#: the rest would fail the same way, slowly, and a re-run resumes where it stopped.
+STOP_AFTER_UNAVAILABLE = 5
+NOT_ATTEMPTED = "ikke forsøgt: kørslen stoppede, fordi SMDB ikke kunne bruges; kør igen – intet sendes to gange"
 
 
 MANUEL_SLETNING = (
@@ -48,10 +62,14 @@ class Outcome:
 
     index: int | None
     cpr_masked: str
-    status: str  # "sent", "already", "planned" (dry run), "rejected_local", "rejected_server", "refused", "failed"
+    status: str  # "sent", "already", "planned" (dry run), "rejected_local", "rejected_server", "refused", "failed",
+    # "not_attempted" (the batch stopped early: SMDB could not be reached)
     sent: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     reason: str | None = None
+    #: The failure says nothing about this course but about the service (unreachable, security): counts towards
+    #: stopping the batch early.
+    blocking: bool = field(default=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,15 +101,19 @@ class Summary:
             "rejected_by_rule": self.count("rejected_local") + self.count("rejected_server"),
             "refused": self.count("refused"),
             "failed": self.count("failed"),
+            "not_attempted": self.count("not_attempted"),
             "courses": [o.to_dict() for o in self.outcomes],
         }
 
     def text(self) -> str:
         d = self.to_dict()
-        return (
+        text = (
             f"{d['total']} forløb: {d['sent']} sendt, {d['already_reported']} allerede indberettet, "
             f"{d['rejected_by_rule']} afvist af regler, {d['refused']} kræver manuel rettelse, {d['failed']} fejlet"
         )
+        if d["not_attempted"]:
+            text += f", {d['not_attempted']} ikke forsøgt"
+        return text
 
 
 def _same(a: SmdbModel | None, b: SmdbModel | None, ignore: Iterable[str] = ()) -> bool:
@@ -201,10 +223,18 @@ def _send_afsl(c: SmdbClient, ids: dict[str, int], a: Any) -> Any:
 class Reporter:
     """Reports courses through a client; ``journal`` (a :class:`Journal`) makes batches resumable."""
 
-    def __init__(self, client: SmdbClient, journal: Journal | None = None, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        client: SmdbClient,
+        journal: Journal | None = None,
+        dry_run: bool = False,
+        stop_after_unavailable: int = STOP_AFTER_UNAVAILABLE,
+    ) -> None:
         self.client = client
         self.journal = journal or Journal(None)
         self.dry_run = dry_run
+        #: Consecutive courses failed because SMDB could not be used before the batch stops (0: never stop).
+        self.stop_after_unavailable = stop_after_unavailable
 
     def _state(self, f: Kontaktforloeb) -> tuple[Kontaktforloeb | None, list[Kontaktforloeb]]:
         """The stored course this one is (by its AnmodningId when the caller knows it, which also lets a corrected
@@ -261,9 +291,12 @@ class Reporter:
             return Outcome(index, masked, "rejected_server", sent, reason=str(exc))
         except ValidationFailed as exc:
             return Outcome(index, masked, "rejected_local", sent, exc.violations)
-        except (SmdbUnavailable, SmdbFault) as exc:
+        except SmdbError as exc:
+            # unreachable, a server fault, an answer that did not verify, a request that could not be signed: this
+            # course failed, the batch goes on (and stops early if the service itself is the problem)
             self.journal.set_course(key, chash, FAILED)
-            return Outcome(index, masked, "failed", sent, reason=str(exc))
+            blocking = isinstance(exc, SmdbUnavailable | SecurityError | StsError | SmdbSecurityFault)
+            return Outcome(index, masked, "failed", sent, reason=str(exc), blocking=blocking)
 
     @staticmethod
     def _ids(stored: Kontaktforloeb | None) -> dict[str, int]:
@@ -339,8 +372,16 @@ class Reporter:
     def _batch(self, items: list[Kontaktforloeb | Outcome], progress: TextIO | None) -> Summary:
         summary = Summary()
         bar = _Progress(len(items), progress) if progress is not None else None
+        blocked = 0
         for i, item in enumerate(items):
-            summary.outcomes.append(item if isinstance(item, Outcome) else self.report(item, i))
+            if isinstance(item, Outcome):
+                summary.outcomes.append(item)
+            elif self.stop_after_unavailable and blocked >= self.stop_after_unavailable:
+                summary.outcomes.append(Outcome(i, mask(item.cpr), "not_attempted", reason=NOT_ATTEMPTED))
+            else:
+                outcome = self.report(item, i)
+                blocked = blocked + 1 if outcome.blocking else 0
+                summary.outcomes.append(outcome)
             if bar:
                 bar.update(i + 1)
         if bar:
@@ -391,7 +432,11 @@ def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = N
         json.dump(summary.to_dict(), stream, ensure_ascii=False, indent=2)
         stream.write("\n")
         return
+    skipped = 0
     for o in summary.outcomes:
+        if o.status == "not_attempted":
+            skipped += 1
+            continue
         line = f"forløb {o.index} ({o.cpr_masked}): {o.status}"
         if o.sent:
             line += " – " + ", ".join(o.sent)
@@ -400,4 +445,6 @@ def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = N
             stream.write(f"    {v.tekst(kode=False)}\n")
         if o.reason and o.status not in ("sent", "already"):
             stream.write(f"    {o.reason}\n")
+    if skipped:
+        stream.write(f"{skipped} forløb {NOT_ATTEMPTED}\n")
     stream.write(summary.text() + "\n")

@@ -69,9 +69,34 @@ class _LogStream(io.StringIO):
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    """One thread per connection, at most ``max_connections`` at once: a connection beyond that is closed at once
+    rather than given a thread (a flood of idle connections must not exhaust the process)."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+    max_connections = 64
+
+    def server_activate(self) -> None:
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+        super().server_activate()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.info("for mange samtidige forbindelser; %s afvist", client_address[0] if client_address else "?")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection from %s ended with an error", client_address, exc_info=True)
@@ -82,6 +107,9 @@ class SimServer:
 
     A test certificate for the client is generated and trusted unless ``trust`` is given; the server
     signs its answers with its own generated certificate (``sim.server_certificate``).
+
+    ``request_timeout``: seconds a connection may sit idle or half-sent before it is closed (a half-open request
+    must not hold a thread forever); ``max_connections``: connections served at once.
     """
 
     def __init__(
@@ -91,6 +119,8 @@ class SimServer:
         port: int = 0,
         client_credentials: Credentials | None = None,
         auth: str = "certificate",
+        request_timeout: float = 30.0,
+        max_connections: int = 64,
     ) -> None:
         self.client_credentials = client_credentials or testcert.generate("Testkommune", "29189900")
         self.app = app or Simulator(
@@ -100,8 +130,10 @@ class SimServer:
         )
         if self.app.server_credentials is None:
             self.app.server_credentials = testcert.generate("Danmarks Statistik SMDB-simulator", "10103940")
-        self._server = make_server(host, port, self.app, server_class=_ThreadingServer, handler_class=_Handler)
-        address = self._server.server_address
+        handler = type("_BoundedHandler", (_Handler,), {"timeout": request_timeout})
+        server = type("_BoundedServer", (_ThreadingServer,), {"max_connections": max_connections})
+        self._server: WSGIServer = make_server(host, port, self.app, server_class=server, handler_class=handler)
+        address: Any = self._server.server_address
         self.host = address[0].decode() if isinstance(address[0], bytes) else str(address[0])
         self.port = int(address[1])
         self._thread: threading.Thread | None = None
@@ -130,7 +162,8 @@ class SimServer:
 
             kwargs.setdefault("auth", "sts")
             kwargs.setdefault("sts", StsConfig(endpoint=self.sts_url, audience=self.app.audience))
-        return SmdbClient(base_url=self.url, **kwargs)
+        kwargs.setdefault("base_url", self.url)
+        return SmdbClient(**kwargs)
 
     @property
     def sts_url(self) -> str:
