@@ -41,6 +41,7 @@ class CannedSession(requests.Session):
         r = requests.Response()
         r.status_code = 200
         r._content = self.body
+        r._content_consumed = True  # type: ignore[attr-defined]  # a whole body, as the streaming reader expects
         r.headers["Content-Type"] = "text/xml; charset=utf-8"
         r.url = url
         return r

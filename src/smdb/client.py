@@ -31,7 +31,7 @@ from lxml import etree
 from pydantic import BaseModel, ValidationError
 
 from smdb.auth.certificates import Credentials
-from smdb.auth.sts import StsConfig, StsError, StsTokenProvider
+from smdb.auth.sts import StsConfig, StsTokenProvider
 from smdb.auth.wsse import CLOCK_SKEW, MAX_MESSAGE_LIFETIME
 from smdb.errors import (
     AnswerNotVerified,
@@ -44,6 +44,7 @@ from smdb.errors import (
     SmdbRuleRejected,
     SmdbSecurityFault,
     SmdbUnavailable,
+    StsError,
     ValidationFailed,
 )
 from smdb.http import DeadlineExceeded, ResponseTooLarge, is_loopback, require_https

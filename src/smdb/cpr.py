@@ -10,13 +10,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from smdb.errors import CprError as CprError  # re-exported: smdb.cpr.CprError stays public
+
 _CPR_RE = re.compile(r"^(\d{6})-?(\d{4})$")
 #: Anything that looks like a CPR number in free text (used to scrub logs and error output).
 CPR_IN_TEXT = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})-?(\d{4})(?!\d)")
-
-
-class CprError(ValueError):
-    """Raised for a malformed CPR number; the message never contains the number itself."""
 
 
 def birth_date(digits: str) -> date:

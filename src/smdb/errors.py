@@ -1,4 +1,10 @@
-"""The exceptions of smdb-client. Nothing raises a raw zeep, requests or lxml exception to the caller."""
+"""The exceptions of smdb-client, one tree rooted at :class:`SmdbError` (httpx-style).
+
+Nothing raises a raw zeep, requests or lxml exception to the caller. ``except SmdbError`` catches everything the
+library means to raise; the branches say what to do: fix the data (:class:`ValidationFailed`,
+:class:`SmdbRuleRejected`), fix the setup (:class:`ConfigurationError`, :class:`CertificateError`, the STS family),
+try again later (:class:`SmdbUnavailable`), or reconcile before sending again (:class:`SmdbOutcomeUnknown`).
+"""
 
 from __future__ import annotations
 
@@ -92,3 +98,35 @@ class TimestampOutOfWindow(SecurityError):
 
 class CertificateError(SmdbError):
     """The certificate or key cannot be used (expired, wrong password, key mismatch)."""
+
+
+class CprError(SmdbError, ValueError):
+    """A malformed CPR number; the message never contains the number itself."""
+
+
+class NotAJournal(SmdbError):
+    """The file does not exist, is not a journal written by smdb, or was written with another key."""
+
+
+class UnsafeFile(SmdbError, OSError):
+    """The path is a symbolic link, not a regular file, or not the kind of file the caller expects."""
+
+
+class StsError(SmdbError):
+    """The STS refused to issue a token. The message says what a support desk should check."""
+
+
+class StsAuthenticationFailed(StsError):
+    """The STS does not accept our certificate (not registered, revoked, expired, wrong organisation)."""
+
+
+class StsUnknownAudience(StsError):
+    """The STS does not know the service we asked a token for (wrong entity id / AppliesTo)."""
+
+
+class StsClockSkew(StsError):
+    """The STS refused our timestamp: our clock is off."""
+
+
+class StsUnavailable(StsError, SmdbUnavailable):
+    """The STS could not be reached or answered with something that is not WS-Trust (retried like SMDB itself)."""

@@ -17,11 +17,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from smdb.errors import UnsafeFile as UnsafeFile  # re-exported for callers of smdb.files
+
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-
-
-class UnsafeFile(OSError):
-    """The path is a symbolic link, not a regular file, or not the kind of file the caller expects."""
 
 
 def write_atomic(path: str | Path, data: bytes, mode: int = 0o600) -> None:

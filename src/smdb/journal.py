@@ -26,8 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from smdb.errors import SmdbError
-from smdb.files import UnsafeFile, check_sqlite_tables, create_owner_only, read_capped
+from smdb.errors import NotAJournal as NotAJournal  # re-exported: smdb.journal.NotAJournal stays public
+from smdb.errors import UnsafeFile
+from smdb.files import check_sqlite_tables, create_owner_only, read_capped
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -86,10 +87,6 @@ def _steps(db: sqlite3.Connection, course_key: str | None = None, statuses: tupl
         args.extend(statuses)
     sql = f"SELECT {_STEP_COLUMNS} FROM steps" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id"
     return [StepRow(*r) for r in db.execute(sql, args).fetchall()]
-
-
-class NotAJournal(SmdbError):
-    """The file does not exist, is not a journal written by smdb, or was written with another key."""
 
 
 #: Journals of format 1 kept a salt beside salted CPR hashes; format 2 keys courses by an HMAC with an outside key.

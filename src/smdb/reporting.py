@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TextIO
 
-from smdb.auth.sts import StsError
 from smdb.client import SmdbClient
 from smdb.cpr import mask
 from smdb.errors import (
@@ -26,6 +25,7 @@ from smdb.errors import (
     SmdbRuleRejected,
     SmdbSecurityFault,
     SmdbUnavailable,
+    StsError,
     ValidationFailed,
 )
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash

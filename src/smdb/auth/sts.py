@@ -53,7 +53,14 @@ from smdb.auth.wsse import (
     sign_envelope,
     verify_timestamp_and_signature,
 )
-from smdb.errors import SecurityError, SmdbError, SmdbUnavailable, TimestampOutOfWindow
+from smdb.errors import SecurityError, TimestampOutOfWindow
+
+# The STS family lives in smdb.errors (one exception tree); these names stay importable from here.
+from smdb.errors import StsAuthenticationFailed as StsAuthenticationFailed
+from smdb.errors import StsClockSkew as StsClockSkew
+from smdb.errors import StsError as StsError
+from smdb.errors import StsUnavailable as StsUnavailable
+from smdb.errors import StsUnknownAudience as StsUnknownAudience
 from smdb.http import DeadlineExceeded, ResponseTooLarge, bounded_post
 
 WSA_NS = "http://www.w3.org/2005/08/addressing"
@@ -70,26 +77,6 @@ STS_TEST_URL = "https://securetokenservice.test-nemlog-in.dk/SecurityTokenServic
 STS_PROD_URL = "https://securetokenservice.nemlog-in.dk/SecurityTokenService.svc"
 AUDIENCE_PREPROD = "https://smdbpreprodws.dst.dk/smdbwebservice"
 AUDIENCE_PROD = "https://smdbws.dst.dk/smdbwebservice"
-
-
-class StsError(SmdbError):
-    """The STS refused to issue a token. The message says what a support desk should check."""
-
-
-class StsAuthenticationFailed(StsError):
-    """The STS does not accept our certificate (not registered, revoked, expired, wrong organisation)."""
-
-
-class StsUnknownAudience(StsError):
-    """The STS does not know the service we asked a token for (wrong entity id / AppliesTo)."""
-
-
-class StsClockSkew(StsError):
-    """The STS refused our timestamp: our clock is off."""
-
-
-class StsUnavailable(StsError, SmdbUnavailable):
-    """The STS could not be reached or answered with something that is not WS-Trust."""
 
 
 @dataclass(frozen=True)
