@@ -99,12 +99,12 @@ def main() -> int:
         started = time.perf_counter()
         cold = SmdbClient(credentials=sim.client_credentials)
         for svc in ("HentData", "IndsaetData", "TokenTest"):
-            cold._service(svc)
+            cold.soap._service(svc)
         t_cold = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         warm = SmdbClient(credentials=sim.client_credentials)
         for svc in ("HentData", "IndsaetData", "TokenTest"):
-            warm._service(svc)
+            warm.soap._service(svc)
         t_warm = (time.perf_counter() - started) * 1000
     finally:
         sim.stop()

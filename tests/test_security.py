@@ -558,10 +558,10 @@ def test_plain_http_is_refused_off_loopback(client_creds: Credentials) -> None:
 
 
 def test_without_dst_certificate_against_dst_a_warning_says_answers_are_not_verified() -> None:
-    import smdb.client as client_module
+    import smdb.soap.caller as caller
 
-    client_module._warned_unverified = False
-    with pytest.warns(client_module.UnverifiedAnswersWarning, match="verificeres ikke"):
+    caller._warned_unverified = False
+    with pytest.warns(caller.UnverifiedAnswersWarning, match="verificeres ikke"):
         SmdbClient().close()
 
 

@@ -1,9 +1,10 @@
 """The service description: every operation of §1.2 and every data contract, in one table.
 
 Like botocore, the client, the simulator and the WSDL files are all driven by this description, so they
-cannot disagree. The data contracts are generated from the form models (element names are the official
-variable names). ``python -m smdb.soap.contract`` regenerates ``src/smdb/wsdl/*.wsdl``; a test checks
-that the shipped files equal the generated ones. Every assumption is listed in docs/service-contract.md.
+cannot disagree. The forms' data contracts and operations are generated from the per-form table
+(:mod:`smdb.forms`) and the form models (element names are the official variable names).
+``python -m smdb.soap.contract`` regenerates ``src/smdb/wsdl/*.wsdl`` (shipped in the package) and the top-level
+``wsdl/``; a test checks that both equal the generated ones. Every assumption is listed in docs/service-contract.md.
 """
 
 from __future__ import annotations
@@ -20,16 +21,7 @@ from typing import Any
 from lxml import etree
 from pydantic import BaseModel
 
-from smdb.models import (
-    Afslutning,
-    Anmodning,
-    Indskrivning,
-    Ivaerksaettelse,
-    KvalHep,
-    Tilbudstilknytning,
-    Udskrivning,
-    Ydelse,
-)
+from smdb.forms import FORMS, Form, FormSpec, id_element
 from smdb.models._base import ascii_stavemaade
 
 NS = "http://smdb.dst.dk/api/external/v1"
@@ -106,74 +98,63 @@ def model_elements(model: type[BaseModel]) -> tuple[El, ...]:
     return tuple(out)
 
 
-#: Complex types: forms (from the models) plus the reference ids and small lookup records.
+def _form_elements(spec: FormSpec) -> tuple[El, ...]:
+    """A form's data contract: the reference to its parent, its own variables (its id included), and the forms
+    that come nested in its Hent answer (AFSL in the anmodning, UDSK in the indskrivning)."""
+    ref = (El(spec.parent_id_element, "xs:int"),) if spec.parent_id_element else ()
+    nested = tuple(
+        El(child.wire_name, child.wire_name) for child in FORMS.values() if child.parent is spec.form and not child.hent
+    )
+    return ref + model_elements(spec.model) + nested
+
+
+#: Complex types: the forms (from the table and the models) plus search criteria, results and lookup records.
 def _complex_types() -> dict[str, tuple[El, ...]]:
-    ref = {
-        "AnmodningRef": (El("AnmodningId", "xs:int"),),
-        "IvaerksaettelseRef": (El("AnmodningId", "xs:int"),),
-        "TilknytningRef": (El("IvaerksaettelseId", "xs:int"),),
-        "IndskrivningRef": (El("IndskrivningId", "xs:int"),),
-    }
-    t: dict[str, tuple[El, ...]] = {
-        "Anmodning": (*model_elements(Anmodning), El("Afslutning", "Afslutning")),
-        "Ivaerksaettelse": ref["IvaerksaettelseRef"] + model_elements(Ivaerksaettelse),
-        "Tilbudstilknytning": ref["TilknytningRef"] + model_elements(Tilbudstilknytning),
-        "KvalHep": ref["TilknytningRef"] + model_elements(KvalHep),
-        "Afslutning": ref["AnmodningRef"] + model_elements(Afslutning),
-        "Indskrivning": (*model_elements(Indskrivning), El("Udskrivning", "Udskrivning")),
-        "Ydelse": ref["IndskrivningRef"] + model_elements(Ydelse),
-        "Udskrivning": ref["IndskrivningRef"] + model_elements(Udskrivning),
-        "Tilbud": (
-            El("TilbudId", "xs:int", 1),
-            El("TilbudNavn", "xs:string"),
-            El("Postnummer", "xs:string"),
-            El("KommuneKode", "xs:int"),
-        ),
-        "Land": (El("LandeKode", "xs:string", 1), El("LandeNavn", "xs:string")),
-        "Ydelsespakke": (El("YdelsespakkeKode", "xs:string", 1), El("YdelsespakkeNavn", "xs:string")),
-        "Asi": (
-            El("AsiId", "xs:int"),
-            El("AnmodningId", "xs:int"),
-            El("IndskrivningId", "xs:int"),
-            El("AsiDato", "xs:date"),
-            El("AsiData", "xs:string"),
-        ),
-        "Soegning": (
-            El("PersonIdentifikator", "xs:string"),
-            El("KommuneKode", "xs:int"),
-            El("AnmodningId", "xs:int"),
-            El("IvaerksaettelseId", "xs:int"),
-            El("IndskrivningId", "xs:int"),
-        ),
-        "IndsaetResultat": (
-            El("Id", "xs:int", 1),
-            El("AnmodningId", "xs:int"),
-            El("IvaerksaettelseId", "xs:int"),
-        ),
-        "WhoAmIResultat": (
-            El("Subject", "xs:string", 1),
-            El("Organisation", "xs:string"),
-            El("Cvr", "xs:string"),
-            El("CertifikatUdloeber", "xs:dateTime"),
-        ),
-        "SmdbFejl": (El("FejlKode", "xs:string", 1), El("Besked", "xs:string", 1), El("Regel", "xs:string")),
-    }
-    for name in (
-        "Anmodning",
-        "Ivaerksaettelse",
-        "Tilbudstilknytning",
-        "KvalHep",
-        "Indskrivning",
-        "Ydelse",
-        "Tilbud",
-        "Land",
-        "Ydelsespakke",
-        "Asi",
-    ):
+    t: dict[str, tuple[El, ...]] = {spec.wire_name: _form_elements(spec) for spec in FORMS.values()}
+    t.update(
+        {
+            "Tilbud": (
+                El("TilbudId", "xs:int", 1),
+                El("TilbudNavn", "xs:string"),
+                El("Postnummer", "xs:string"),
+                El("KommuneKode", "xs:int"),
+            ),
+            "Land": (El("LandeKode", "xs:string", 1), El("LandeNavn", "xs:string")),
+            "Ydelsespakke": (El("YdelsespakkeKode", "xs:string", 1), El("YdelsespakkeNavn", "xs:string")),
+            "Asi": (
+                El("AsiId", "xs:int"),
+                El(id_element(Form.ANM), "xs:int"),
+                El(id_element(Form.INDS), "xs:int"),
+                El("AsiDato", "xs:date"),
+                El("AsiData", "xs:string"),
+            ),
+            "Soegning": (
+                El("PersonIdentifikator", "xs:string"),
+                El("KommuneKode", "xs:int"),
+                *(El(id_element(f), "xs:int") for f in SEARCH_IDS),
+            ),
+            "IndsaetResultat": (
+                El("Id", "xs:int", 1),
+                El(id_element(Form.ANM), "xs:int"),
+                El(id_element(Form.IVAER), "xs:int"),
+            ),
+            "WhoAmIResultat": (
+                El("Subject", "xs:string", 1),
+                El("Organisation", "xs:string"),
+                El("Cvr", "xs:string"),
+                El("CertifikatUdloeber", "xs:dateTime"),
+            ),
+            "SmdbFejl": (El("FejlKode", "xs:string", 1), El("Besked", "xs:string", 1), El("Regel", "xs:string")),
+        }
+    )
+    fetched = [spec.wire_name for spec in FORMS.values() if spec.hent]
+    for name in (*fetched, "Tilbud", "Land", "Ydelsespakke", "Asi"):
         t[f"ArrayOf{name}"] = (El(name, name, many=True),)
     return t
 
 
+#: The forms whose SMDB ids a search (Soegning) can name.
+SEARCH_IDS = (Form.ANM, Form.IVAER, Form.INDS)
 COMPLEX_TYPES = _complex_types()
 
 _S = El("Soegning", "Soegning")
@@ -187,31 +168,34 @@ def _skriv(name: str, *request: El) -> Operation:
     return Operation("IndsaetData", name, request, El(f"{name}Result", "IndsaetResultat"), writes=True)
 
 
+def _form_operations() -> list[Operation]:
+    """Hent and Indsaet operations of the forms, from the table: one Hent per fetched form; one Indsaet per
+    operation, carrying the forms that share it (IndsaetIvaerksaettelse: the anmodning, and the iværksættelse)."""
+    ops = [_hent(spec.hent, spec.wire_name) for spec in FORMS.values() if spec.hent]
+    writes: dict[str, list[FormSpec]] = {}
+    for spec in FORMS.values():
+        writes.setdefault(spec.indsaet, []).append(spec)
+    for name, specs in writes.items():
+        ops.append(_skriv(name, *(El(s.wire_name, s.wire_name, 1 if i == 0 else 0) for i, s in enumerate(specs))))
+    return ops
+
+
 OPERATIONS: dict[str, Operation] = {
     op.name: op
-    for op in (
-        _hent("HentAlleTilbud", "Tilbud"),
-        _hent("HentAnmodninger", "Anmodning"),
-        _hent("HentIndskrivninger", "Indskrivning"),
-        _hent("HentIvaerksaettelser", "Ivaerksaettelse"),
-        _hent("HentKvalHep", "KvalHep"),
-        _hent("HentLandeliste", "Land"),
-        _hent("HentTilbudstilknytninger", "Tilbudstilknytning"),
-        _hent("HentYdelser", "Ydelse"),
-        _hent("HentYdelsespakker", "Ydelsespakke"),
-        _hent("HentAsiForMyndighed", "Asi"),
-        _hent("HentAsiForTilbud", "Asi"),
-        _skriv("AfslutBehandling", El("Afslutning", "Afslutning", 1)),
-        _skriv("AfslutIndskrivning", El("Udskrivning", "Udskrivning", 1)),
-        _skriv("IndsaetIndskrivning", El("Indskrivning", "Indskrivning", 1)),
-        _skriv("IndsaetIvaerksaettelse", El("Anmodning", "Anmodning", 1), El("Ivaerksaettelse", "Ivaerksaettelse")),
-        _skriv("IndsaetKvalHep", El("KvalHep", "KvalHep", 1)),
-        _skriv("IndsaetTilbudstilknytning", El("Tilbudstilknytning", "Tilbudstilknytning", 1)),
-        _skriv("IndsaetYdelse", El("Ydelse", "Ydelse", 1)),
-        _skriv("IndsaetAsi", El("Asi", "Asi", 1)),
-        Operation("TokenTest", "Echo", (El("Tekst", "xs:string"),), El("EchoResult", "xs:string")),
-        Operation("TokenTest", "Throw", (), El("ThrowResult", "xs:string")),
-        Operation("TokenTest", "WhoAmI", (), El("WhoAmIResult", "WhoAmIResultat")),
+    for op in sorted(
+        (
+            *_form_operations(),
+            _hent("HentAlleTilbud", "Tilbud"),
+            _hent("HentLandeliste", "Land"),
+            _hent("HentYdelsespakker", "Ydelsespakke"),
+            _hent("HentAsiForMyndighed", "Asi"),
+            _hent("HentAsiForTilbud", "Asi"),
+            _skriv("IndsaetAsi", El("Asi", "Asi", 1)),
+            Operation("TokenTest", "Echo", (El("Tekst", "xs:string"),), El("EchoResult", "xs:string")),
+            Operation("TokenTest", "Throw", (), El("ThrowResult", "xs:string")),
+            Operation("TokenTest", "WhoAmI", (), El("WhoAmIResult", "WhoAmIResultat")),
+        ),
+        key=lambda op: (op.service, op.name),
     )
 }
 
@@ -323,6 +307,11 @@ def write_wsdls(directory: Path = WSDL_DIR) -> list[Path]:
     return paths
 
 
+#: The repository's top-level copy (``wsdl/``), beside ``src/``, for people and diff tools; absent when installed.
+REPO_WSDL_DIR = WSDL_DIR.parent.parent.parent / "wsdl"
+
 if __name__ == "__main__":  # pragma: no cover - maintenance entry point
-    for path in write_wsdls(Path(sys.argv[1]) if len(sys.argv) > 1 else WSDL_DIR):
-        print(path)
+    targets = [Path(sys.argv[1])] if len(sys.argv) > 1 else [WSDL_DIR, REPO_WSDL_DIR]
+    for target in targets:
+        for path in write_wsdls(target):
+            print(path)

@@ -11,38 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from smdb.cpr import Cpr
+from smdb.forms import FORMS, Form, id_element
 from smdb.models import (
     Afslutning,
-    Anmodning,
-    Ivaerksaettelse,
-    Kontaktforloeb,
-    KvalHep,
-    Tilbudstilknytning,
     Udskrivning,
 )
 from smdb.models._base import ascii_stavemaade
+from smdb.register import Hentet as Hentet  # re-exported: fetched records are built here
+from smdb.register import saml_forloeb as saml_forloeb  # re-exported for existing callers
 
 M = TypeVar("M", bound=BaseModel)
 
-#: Reference elements that a data contract carries besides the form's own variables.
-REFS = ("AnmodningId", "IvaerksaettelseId", "IndskrivningId")
-
-
-@dataclass(frozen=True, slots=True)
-class Hentet(Generic[M]):
-    """A record fetched with Hent*, with the SMDB ids it refers to (§1.2: fetch first, then reference)."""
-
-    record: M
-    anmodning_id: int | None = None
-    ivaerksaettelse_id: int | None = None
-    indskrivning_id: int | None = None
-    afslutning: Afslutning | None = None
-    udskrivning: Udskrivning | None = None
+#: Reference elements that a data contract carries besides the form's own variables (the parents' ids).
+REFS = tuple(dict.fromkeys(s.parent_id_element for s in FORMS.values() if s.parent_id_element))
+_ANM, _IVAER, _INDS = id_element(Form.ANM), id_element(Form.IVAER), id_element(Form.INDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +73,13 @@ def _id(data: dict[str, Any], key: str) -> int | None:
 
 def hentet(model: type[M], data: dict[str, Any]) -> Hentet[M]:
     """One Hent* result element as a typed record with its references."""
-    afsl = data.get("Afslutning")
-    udsk = data.get("Udskrivning")
+    afsl = data.get(FORMS[Form.AFSL].wire_name)
+    udsk = data.get(FORMS[Form.UDSK].wire_name)
     return Hentet(
         record=from_wire(model, data),
-        anmodning_id=_id(data, "AnmodningId"),
-        ivaerksaettelse_id=_id(data, "IvaerksaettelseId"),
-        indskrivning_id=_id(data, "IndskrivningId"),
+        anmodning_id=_id(data, _ANM),
+        ivaerksaettelse_id=_id(data, _IVAER),
+        indskrivning_id=_id(data, _INDS),
         afslutning=from_wire(Afslutning, afsl) if isinstance(afsl, dict) else None,
         udskrivning=from_wire(Udskrivning, udsk) if isinstance(udsk, dict) else None,
     )
@@ -109,15 +96,15 @@ def soegning(
     s = {
         "PersonIdentifikator": str(Cpr(cpr)) if cpr else None,  # a malformed number is refused before sending
         "KommuneKode": kommunekode,
-        "AnmodningId": anmodning_id,
-        "IvaerksaettelseId": ivaerksaettelse_id,
-        "IndskrivningId": indskrivning_id,
+        _ANM: anmodning_id,
+        _IVAER: ivaerksaettelse_id,
+        _INDS: indskrivning_id,
     }
     return {k: v for k, v in s.items() if v is not None}
 
 
 def indsaet_resultat(data: dict[str, Any]) -> IndsaetResultat:
-    return IndsaetResultat(int(data["Id"]), _id(data, "AnmodningId"), _id(data, "IvaerksaettelseId"))
+    return IndsaetResultat(int(data["Id"]), _id(data, _ANM), _id(data, _IVAER))
 
 
 def plain(value: Any) -> Any:
@@ -135,44 +122,3 @@ def _strip(v: Any) -> Any:
     if isinstance(v, date):
         return v
     return v
-
-
-def saml_forloeb(
-    anmodninger: list[Hentet[Anmodning]],
-    ivaerksaettelser: list[Hentet[Ivaerksaettelse]],
-    tilknytninger: list[Hentet[Tilbudstilknytning]],
-    kvalhep: list[Hentet[KvalHep]],
-    kommunekode: int | None = None,
-) -> list[Kontaktforloeb]:
-    """Assemble stored courses from the Hent* results, following the reference ids."""
-    iv_by_anm: dict[int, list[Ivaerksaettelse]] = {}
-    for h in ivaerksaettelser:
-        if h.anmodning_id is not None:
-            iv_by_anm.setdefault(h.anmodning_id, []).append(h.record)
-    tilb_by_iv: dict[int, list[Tilbudstilknytning]] = {}
-    for t in tilknytninger:
-        if t.ivaerksaettelse_id is not None:
-            tilb_by_iv.setdefault(t.ivaerksaettelse_id, []).append(t.record)
-    kval_by_iv: dict[int, list[KvalHep]] = {}
-    for k in kvalhep:
-        if k.ivaerksaettelse_id is not None:
-            kval_by_iv.setdefault(k.ivaerksaettelse_id, []).append(k.record)
-    out = []
-    for a in anmodninger:
-        anm = a.record
-        ivs = iv_by_anm.get(anm.smdb_id or -1, [])
-        iv = ivs[0] if ivs else None
-        iv_id = iv.smdb_id if iv is not None else None
-        kommune = anm.kommunekode or kommunekode
-        if kommune is None:
-            raise ValueError("Anmodningen har ingen KommuneKode")
-        data: dict[str, Any] = {
-            "kommunekode": kommune,
-            "ANM": anm,
-            "IVÆR": ivs if len(ivs) > 1 else iv,
-            "TILB": tilb_by_iv.get(iv_id or -1, []),
-            "KvalHep": kval_by_iv.get(iv_id or -1, []) or None,
-            "AFSL": a.afslutning,
-        }
-        out.append(Kontaktforloeb.model_validate(data))
-    return out
