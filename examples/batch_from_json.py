@@ -16,7 +16,8 @@ from pathlib import Path
 
 from smdb import eksempler
 from smdb.journal import Journal
-from smdb.reporting import Reporter, print_summary
+from smdb.output import print_summary
+from smdb.reporting import Reporter
 from smdb.sim import SimServer
 
 

@@ -9,7 +9,8 @@ import sys
 
 from smdb import eksempler
 from smdb.models import Kontaktforloeb
-from smdb.reporting import Reporter, print_summary
+from smdb.output import print_summary
+from smdb.reporting import Reporter
 from smdb.rules import validate
 from smdb.sim import SimServer
 

@@ -10,7 +10,8 @@ from datetime import date
 
 from smdb import eksempler
 from smdb.models import Kontaktforloeb
-from smdb.reporting import Reporter, print_summary
+from smdb.output import print_summary
+from smdb.reporting import Reporter
 from smdb.sim import SimServer
 from smdb.systemskifte import model1, model2
 

@@ -14,11 +14,16 @@ def test_unresolved_writes_are_those_of_the_current_content_older_ones_are_super
     journal = Journal(tmp_path / "j.db")
     key = journal.course_key("0101904322", 101, "2024-03-01")
     old = journal.step(key, "010190-****", "ret tilbud 1002", "hash-old", PENDING)
-    new = journal.step(key, "010190-****", "indsæt KvalHep", "hash-new", UNKNOWN)
+    new = journal.step(key, "010190-****", "indsæt KvalHep", "hash-new", UNKNOWN, step_key="KvalHep:ny")
+    keyless = journal.step(key, "010190-****", "afslut behandling", "hash-new", PENDING)
     done = journal.step(key, "010190-****", "tilknyt tilbud 1001", "hash-new", CONFIRMED)
     other = journal.step(journal.course_key("1506851233", 101, "2024-03-01"), "150685-****", "x", "hash-new", PENDING)
-    assert journal.unresolved(key, "hash-new") == [(new, "indsæt KvalHep")]
-    by_id = dict(zip((old, new, done, other), journal.steps(), strict=True))
+    # by the step's stable key; a step recorded without one (an older journal) by its description
+    assert journal.unresolved(key, "hash-new") == [
+        (new, "KvalHep:ny", "indsæt KvalHep"),
+        (keyless, "afslut behandling", "afslut behandling"),
+    ]
+    by_id = dict(zip((old, new, keyless, done, other), journal.steps(), strict=True))
     assert (by_id[old].status, by_id[old].reason) == ("superseded", "afløst af en nyere udgave af forløbet")
     assert [by_id[i].status for i in (new, done, other)] == ["unknown", "confirmed", "pending"]
 

@@ -531,7 +531,7 @@ def test_a_batch_against_a_dead_endpoint_stops_early_and_resumes(
     assert time.monotonic() - started < 20
     assert summary.count("failed") == 5 and summary.count("not_attempted") == 35
     assert not summary.ok and "35 ikke forsøgt" in summary.text()
-    from smdb.reporting import print_summary
+    from smdb.output import print_summary
 
     print_summary(summary)
     printed = capsys.readouterr().out

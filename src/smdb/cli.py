@@ -235,7 +235,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_indberet(args: argparse.Namespace) -> int:
     from smdb.journal import Journal
-    from smdb.reporting import Reporter, print_summary
+    from smdb.output import print_summary
+    from smdb.reporting import Reporter
 
     data = read_json(args.file)
     client = make_client(args)
@@ -397,7 +398,7 @@ def cmd_systemskifte(args: argparse.Namespace) -> int:
     print(plan.text())
     code = EXIT_OK
     if args.apply:
-        from smdb.reporting import print_summary
+        from smdb.output import print_summary
 
         result = plan.apply(client)
         print_summary(result)

@@ -13,7 +13,8 @@ from typing import TextIO
 from smdb import eksempler as ex
 from smdb.cpr import mask
 from smdb.models import Kontaktforloeb
-from smdb.reporting import Reporter, print_summary
+from smdb.output import print_summary
+from smdb.reporting import Reporter
 from smdb.sim import SimServer
 
 

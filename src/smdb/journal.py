@@ -23,6 +23,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ CREATE TABLE IF NOT EXISTS steps (
     course_key TEXT NOT NULL,
     cpr_masked TEXT NOT NULL,
     step TEXT NOT NULL,
+    step_key TEXT,
     content_hash TEXT NOT NULL,
     status TEXT NOT NULL,
     smdb_id INTEGER,
@@ -52,11 +54,22 @@ CREATE TABLE IF NOT EXISTS courses (
 );
 """
 
-PENDING, CONFIRMED, REJECTED, FAILED, UNKNOWN = "pending", "confirmed", "rejected", "failed", "unknown"
-#: A write of unknown outcome for content that has changed since: the newer content is what gets reconciled.
-SUPERSEDED = "superseded"
+
+class StepStatus(StrEnum):
+    """The status of a step (and of a course) in the journal."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    #: A write of unknown outcome for content that has changed since: the newer content is what gets reconciled.
+    SUPERSEDED = "superseded"
+
+
+PENDING, CONFIRMED, REJECTED, FAILED, UNKNOWN, SUPERSEDED = StepStatus
 #: Every status a step can be written with.
-STEP_STATUSES = (PENDING, CONFIRMED, REJECTED, FAILED, UNKNOWN, SUPERSEDED)
+STEP_STATUSES = tuple(s.value for s in StepStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +205,9 @@ class Journal:
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA secure_delete = ON")
         self._db.executescript(SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(steps)")}
+        if "step_key" not in columns:  # a journal from before steps had stable keys
+            self._db.execute("ALTER TABLE steps ADD COLUMN step_key TEXT")
         self._lock = threading.Lock()
         meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         if "salt" in meta:
@@ -239,12 +255,15 @@ class Journal:
         status: str,
         smdb_id: int | None = None,
         reason: str | None = None,
+        step_key: str | None = None,
     ) -> int:
+        """Record a step: ``step`` is its description for people, ``step_key`` its stable key (form + SMDB id or
+        natural key) by which the next plan recognises it."""
         with self._lock:
             cur = self._db.execute(
-                "INSERT INTO steps (course_key, cpr_masked, step, content_hash, status, smdb_id, reason, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (course_key, cpr_masked, step, chash, status, smdb_id, reason, self._now()),
+                "INSERT INTO steps (course_key, cpr_masked, step, step_key, content_hash, status, smdb_id, reason,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (course_key, cpr_masked, step, step_key, chash, status, smdb_id, reason, self._now()),
             )
             return int(cur.lastrowid or 0)
 
@@ -255,23 +274,25 @@ class Journal:
                 (status, smdb_id, reason, self._now(), step_id),
             )
 
-    def unresolved(self, course_key: str, chash: str) -> list[tuple[int, str]]:
-        """(id, step) of the course's writes still pending or of unknown outcome for this content, oldest first.
+    def unresolved(self, course_key: str, chash: str) -> list[tuple[int, str, str]]:
+        """(id, step key, description) of the course's writes still pending or of unknown outcome for this content,
+        oldest first (a step recorded without a key is recognised by its description).
 
         Such writes for other (older) content of the course cannot be judged against today's plan, so they are
         marked superseded here: the course's current content is what the caller reconciles with SMDB."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, step, content_hash FROM steps WHERE course_key = ? AND status IN (?, ?) ORDER BY id",
+                "SELECT id, COALESCE(step_key, step), step, content_hash FROM steps"
+                " WHERE course_key = ? AND status IN (?, ?) ORDER BY id",
                 (course_key, PENDING, UNKNOWN),
             ).fetchall()
-            for step_id, _, other in rows:
+            for step_id, _, _, other in rows:
                 if other != chash:
                     self._db.execute(
                         "UPDATE steps SET status = ?, reason = ?, updated_at = ? WHERE id = ?",
                         (SUPERSEDED, "afløst af en nyere udgave af forløbet", self._now(), step_id),
                     )
-        return [(int(i), str(d)) for i, d, h in rows if h == chash]
+        return [(int(i), str(k), str(d)) for i, k, d, h in rows if h == chash]
 
     def course_done(self, course_key: str, chash: str) -> bool:
         """Was exactly this content confirmed complete (for audits; reporting always re-checks SMDB itself)?"""

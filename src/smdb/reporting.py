@@ -8,11 +8,9 @@ and re-planned, so a step that did land is not sent twice (at-most-once with rec
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from enum import StrEnum
 from typing import Any, TextIO
 
 from smdb.client import SmdbClient
@@ -28,6 +26,7 @@ from smdb.errors import (
     StsError,
     ValidationFailed,
 )
+from smdb.forms import Form
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
 from smdb.models import Kontaktforloeb, SmdbModel
 from smdb.rules import Violation, nye_brud, parse
@@ -47,13 +46,46 @@ MANUEL_SLETNING = (
 )
 
 
+class StepKind(StrEnum):
+    """Whether a step stores a new record or updates one SMDB holds (by its id, through IndsaetData, §1.2)."""
+
+    INDSAET = "indsæt"
+    RET = "ret"
+
+
+class OutcomeStatus(StrEnum):
+    """What happened to one course (the JSON summary's ``status``)."""
+
+    SENT = "sent"
+    ALREADY = "already"
+    PLANNED = "planned"  # dry run
+    REJECTED_LOCAL = "rejected_local"
+    REJECTED_SERVER = "rejected_server"
+    REFUSED = "refused"
+    FAILED = "failed"
+    NOT_ATTEMPTED = "not_attempted"  # the batch stopped early: SMDB could not be used
+
+
+_OK = (OutcomeStatus.SENT, OutcomeStatus.ALREADY, OutcomeStatus.PLANNED)
+
+
 @dataclass(frozen=True)
 class Step:
-    """One call to make: what it is, and how to make it given the ids known so far."""
+    """One write to make, as data: which form, the record, the form whose SMDB id it needs, and a stable key.
 
-    kind: str  # "ANM/IVÆR", "TILB", "KvalHep", "AFSL"
+    The key (form + SMDB id for an update, form + natural key for an insert) is what the journal records, so a write
+    of unknown outcome is recognised in the next plan whatever its description: with two tilbudstilknytninger at
+    the same tilbud, recognising steps by their text judged a stored write as lost.
+    """
+
+    kind: StepKind
+    form: Form
+    #: The record to store; for ANM the course (the anmodning travels with its iværksættelse).
+    record: SmdbModel
+    #: The form whose SMDB id the write refers to (IVÆR for TILB and KvalHep, ANM for AFSL), None for ANM.
+    parent: Form | None
+    key: str
     description: str
-    send: Callable[[SmdbClient, dict[str, int]], Any]
 
 
 @dataclass
@@ -62,8 +94,7 @@ class Outcome:
 
     index: int | None
     cpr_masked: str
-    status: str  # "sent", "already", "planned" (dry run), "rejected_local", "rejected_server", "refused", "failed",
-    # "not_attempted" (the batch stopped early: SMDB could not be reached)
+    status: OutcomeStatus
     sent: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     reason: str | None = None
@@ -91,7 +122,7 @@ class Summary:
 
     @property
     def ok(self) -> bool:
-        return all(o.status in ("sent", "already", "planned") for o in self.outcomes)
+        return all(o.status in _OK for o in self.outcomes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,12 +159,20 @@ def _tilb_key(t: Any) -> tuple[Any, ...]:
     return (t.tilbud_id, t.startdato, t.behandlingstype)
 
 
+def _anm_step(kind: StepKind, course: Kontaktforloeb, key: str, description: str) -> Step:
+    return Step(kind, Form.ANM, course, None, key, description)
+
+
 def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[Step], str | None]:
-    """The calls that take SMDB from ``stored`` to ``target``, in the order the rules need; or a refusal."""
+    """The writes that take SMDB from ``stored`` to ``target``, in the order the rules need; or a refusal.
+
+    Stored and intended records are matched by SMDB id first and by natural key second; the i-th of several
+    offers with the same natural key is keyed ``…#i``, so keys stay stable from one plan to the next.
+    """
     steps: list[Step] = []
     if stored is None:
         what = "anmodning" + (" og iværksættelse" if target.ivaerksaettelse else "")
-        steps.append(Step("ANM/IVÆR", f"indsæt {what}", partial(_send_anm, f=target)))
+        steps.append(_anm_step(StepKind.INDSAET, target, f"ANM:{target.anmodningsdato}", f"indsæt {what}"))
     else:
         if stored.ivaerksaettelse is not None and target.ivaerksaettelse is None:
             return [], "SMDB har en iværksættelse, som fagsystemet ikke har. " + MANUEL_SLETNING
@@ -145,25 +184,31 @@ def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[St
         iv_changed = iv is not None and not _same(iv, stored.ivaerksaettelse)
         if anm_changed or iv_changed:
             ret = target.model_copy(update={"anmodning": anm, "ivaerksaettelse": iv})
-            steps.append(
-                Step(
-                    "ANM/IVÆR",
-                    "ret anmodning/iværksættelse" if stored.ivaerksaettelse or not iv else "indsæt iværksættelse",
-                    partial(_send_anm, f=ret),
-                )
-            )
+            if stored.ivaerksaettelse or not iv:
+                steps.append(_anm_step(StepKind.RET, ret, f"ANM#{anm.smdb_id}", "ret anmodning/iværksættelse"))
+            else:
+                steps.append(_anm_step(StepKind.INDSAET, ret, f"IVÆR:ANM#{anm.smdb_id}", "indsæt iværksættelse"))
     stored_tilb = list(stored.tilbud) if stored else []
     updates: list[Step] = []
     inserts: list[tuple[Any, Step]] = []
+    seen: dict[tuple[Any, ...], int] = {}
     for t in target.tilbud:
-        match = next((s for s in stored_tilb if _tilb_key(s) == _tilb_key(t)), None)
+        natural = _tilb_key(t)
+        nth = seen[natural] = seen.get(natural, -1) + 1
+        match = next((s for s in stored_tilb if t.smdb_id is not None and s.smdb_id == t.smdb_id), None)
+        match = match or next((s for s in stored_tilb if _tilb_key(s) == natural), None)
         if match is None:
-            inserts.append((t.startdato, Step("TILB", f"tilknyt tilbud {t.tilbud_id}", partial(_send_tilb, t=t))))
+            key = f"TILB:{t.tilbud_id}:{t.startdato}:{t.behandlingstype}#{nth}"
+            inserts.append(
+                (t.startdato, Step(StepKind.INDSAET, Form.TILB, t, Form.IVAER, key, f"tilknyt tilbud {t.tilbud_id}"))
+            )
             continue
         stored_tilb.remove(match)
         if not _same(t, match):
             upd = t.model_copy(update={"smdb_id": match.smdb_id})
-            updates.append(Step("TILB", f"ret tilbud {t.tilbud_id}", partial(_send_tilb, t=upd)))
+            updates.append(
+                Step(StepKind.RET, Form.TILB, upd, Form.IVAER, f"TILB#{match.smdb_id}", f"ret tilbud {t.tilbud_id}")
+            )
     if stored_tilb:
         return [], (f"SMDB har {len(stored_tilb)} tilbudstilknytning(er), som fagsystemet ikke har. " + MANUEL_SLETNING)
     # Closing offers before opening new ones keeps every intermediate state valid (§6.1.4 c); inserting the
@@ -175,13 +220,10 @@ def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[St
         return [], "SMDB har et KvalHep-skema, som fagsystemet ikke har. " + MANUEL_SLETNING
     if target.kvalhep is not None and not _same(target.kvalhep, stored_k):
         k = target.kvalhep.model_copy(update={"smdb_id": stored_k.smdb_id if stored_k else None})
-        steps.append(
-            Step(
-                "KvalHep",
-                "indsæt KvalHep" if stored_k is None else "ret KvalHep",
-                partial(_send_kvalhep, k=k),
-            )
-        )
+        if stored_k is None:
+            steps.append(Step(StepKind.INDSAET, Form.KVALHEP, k, Form.IVAER, "KvalHep:ny", "indsæt KvalHep"))
+        else:
+            steps.append(Step(StepKind.RET, Form.KVALHEP, k, Form.IVAER, f"KvalHep#{k.smdb_id}", "ret KvalHep"))
     stored_a = stored.afslutning if stored else None
     if stored_a is not None and target.afslutning is None:
         return (
@@ -190,34 +232,24 @@ def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[St
         )
     if target.afslutning is not None and not _same(target.afslutning, stored_a):
         a = target.afslutning.model_copy(update={"smdb_id": stored_a.smdb_id if stored_a else None})
-        steps.append(
-            Step(
-                "AFSL",
-                "afslut behandling" if stored_a is None else "ret afslutning",
-                partial(_send_afsl, a=a),
-            )
-        )
+        if stored_a is None:
+            steps.append(Step(StepKind.INDSAET, Form.AFSL, a, Form.ANM, "AFSL:ny", "afslut behandling"))
+        else:
+            steps.append(Step(StepKind.RET, Form.AFSL, a, Form.ANM, f"AFSL#{a.smdb_id}", "ret afslutning"))
     return steps, None
 
 
-def _send_anm(c: SmdbClient, ids: dict[str, int], f: Kontaktforloeb) -> Any:
-    r = c.indsaet_ivaerksaettelse(f, validate_first=False)
-    ids["anmodning"] = r.anmodning_id or ids.get("anmodning", 0)
-    if r.ivaerksaettelse_id:
-        ids["ivaerksaettelse"] = r.ivaerksaettelse_id
-    return r
-
-
-def _send_tilb(c: SmdbClient, ids: dict[str, int], t: Any) -> Any:
-    return c.indsaet_tilbudstilknytning(t, ids["ivaerksaettelse"], validate_first=False)
-
-
-def _send_kvalhep(c: SmdbClient, ids: dict[str, int], k: Any) -> Any:
-    return c.indsaet_kvalhep(k, ids["ivaerksaettelse"], validate_first=False)
-
-
-def _send_afsl(c: SmdbClient, ids: dict[str, int], a: Any) -> Any:
-    return c.afslut_behandling(a, ids["anmodning"], validate_first=False)
+def send(client: SmdbClient, step: Step, ids: dict[Form, int]) -> Any:
+    """Make one write; ``ids`` holds the SMDB ids known so far (by form) and learns the new ones."""
+    if step.form is Form.ANM:
+        assert isinstance(step.record, Kontaktforloeb)
+        result = client.indsaet_ivaerksaettelse(step.record, validate_first=False)
+        ids[Form.ANM] = result.anmodning_id or ids.get(Form.ANM, 0)
+        if result.ivaerksaettelse_id:
+            ids[Form.IVAER] = result.ivaerksaettelse_id
+        return result
+    assert step.parent is not None
+    return client.indsaet(step.record, ids[step.parent])
 
 
 class Reporter:
@@ -265,54 +297,56 @@ class Reporter:
                 if violations:
                     if not self.dry_run:
                         self.journal.set_course(key, chash, REJECTED)
-                    return Outcome(index, masked, "rejected_local", sent, violations)
+                    return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, violations)
                 steps, refusal = plan(forloeb, stored)
                 if refusal:
-                    return Outcome(index, masked, "refused", sent, reason=refusal)
+                    return Outcome(index, masked, OutcomeStatus.REFUSED, sent, reason=refusal)
                 if unresolved:
                     self._resolve(unresolved, steps, own, sent)
                     unresolved = []
                 if not steps:
                     if not self.dry_run:
                         self.journal.set_course(key, chash, CONFIRMED)
-                    return Outcome(index, masked, "sent" if sent else "already", sent)
+                    return Outcome(index, masked, OutcomeStatus.SENT if sent else OutcomeStatus.ALREADY, sent)
                 if self.dry_run:
-                    return Outcome(index, masked, "planned", [s.description for s in steps])
+                    return Outcome(index, masked, OutcomeStatus.PLANNED, [s.description for s in steps])
                 unknown = self._run(steps, self._ids(stored), key, chash, masked, sent)
                 if unknown is None:
                     self.journal.set_course(key, chash, CONFIRMED)
-                    return Outcome(index, masked, "sent", sent)
+                    return Outcome(index, masked, OutcomeStatus.SENT, sent)
                 # An unknown outcome: re-fetch and re-plan before anything is re-sent.
                 unresolved.append(unknown)
                 own.add(unknown[0])
-            return Outcome(index, masked, "failed", sent, reason="kunne ikke afstemme forløbet med SMDB")
+            return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason="kunne ikke afstemme forløbet med SMDB")
         except SmdbRuleRejected as exc:
             self.journal.set_course(key, chash, REJECTED)
-            return Outcome(index, masked, "rejected_server", sent, reason=str(exc))
+            return Outcome(index, masked, OutcomeStatus.REJECTED_SERVER, sent, reason=str(exc))
         except ValidationFailed as exc:
-            return Outcome(index, masked, "rejected_local", sent, exc.violations)
+            return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, exc.violations)
         except SmdbError as exc:
             # unreachable, a server fault, an answer that did not verify, a request that could not be signed: this
             # course failed, the batch goes on (and stops early if the service itself is the problem)
             self.journal.set_course(key, chash, FAILED)
             blocking = isinstance(exc, SmdbUnavailable | SecurityError | StsError | SmdbSecurityFault)
-            return Outcome(index, masked, "failed", sent, reason=str(exc), blocking=blocking)
+            return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=str(exc), blocking=blocking)
 
     @staticmethod
-    def _ids(stored: Kontaktforloeb | None) -> dict[str, int]:
-        ids: dict[str, int] = {}
+    def _ids(stored: Kontaktforloeb | None) -> dict[Form, int]:
+        ids: dict[Form, int] = {}
         if stored is not None:
-            ids["anmodning"] = stored.anmodning.smdb_id or 0
+            ids[Form.ANM] = stored.anmodning.smdb_id or 0
             if stored.ivaerksaettelse is not None and stored.ivaerksaettelse.smdb_id:
-                ids["ivaerksaettelse"] = stored.ivaerksaettelse.smdb_id
+                ids[Form.IVAER] = stored.ivaerksaettelse.smdb_id
         return ids
 
-    def _resolve(self, unresolved: list[tuple[int, str]], steps: list[Step], own: set[int], sent: list[str]) -> None:
+    def _resolve(
+        self, unresolved: list[tuple[int, str, str]], steps: list[Step], own: set[int], sent: list[str]
+    ) -> None:
         """A write of unknown outcome that the fresh plan no longer needs has landed; one it still needs has not
         (and is about to be sent again). ``own``: those of this run, which count as sent by it."""
-        planned = {s.description for s in steps}
-        for step_id, description in unresolved:
-            if description in planned:
+        planned = {s.key for s in steps}
+        for step_id, key, description in unresolved:
+            if key in planned:
                 self.journal.update(step_id, FAILED, reason="afstemt med SMDB: ikke gemt; sendes igen")
             else:
                 self.journal.update(step_id, CONFIRMED, reason="afstemt med SMDB: gemt")
@@ -320,16 +354,16 @@ class Reporter:
                     sent.append(f"{description} (afstemt)")
 
     def _run(
-        self, steps: list[Step], ids: dict[str, int], key: str, chash: str, masked: str, sent: list[str]
-    ) -> tuple[int, str] | None:
+        self, steps: list[Step], ids: dict[Form, int], key: str, chash: str, masked: str, sent: list[str]
+    ) -> tuple[int, str, str] | None:
         """Send the steps in order. Returns the write whose outcome is unknown (the caller reconciles), or None."""
         for step in steps:
-            sid = self.journal.step(key, masked, step.description, chash, PENDING)
+            sid = self.journal.step(key, masked, step.description, chash, PENDING, step_key=step.key)
             try:
-                result = step.send(self.client, ids)
+                result = send(self.client, step, ids)
             except SmdbOutcomeUnknown as exc:
                 self.journal.update(sid, UNKNOWN, reason=str(exc))
-                return sid, step.description
+                return sid, step.key, step.description
             except SmdbRuleRejected as exc:
                 self.journal.update(sid, REJECTED, reason=exc.message)
                 raise
@@ -339,7 +373,7 @@ class Reporter:
                     raise
                 # a server-side error says nothing about whether the write landed: reconcile, like a timeout
                 self.journal.update(sid, UNKNOWN, reason=str(exc))
-                return sid, step.description
+                return sid, step.key, step.description
             except SmdbUnavailable as exc:  # certainly not sent (connection refused)
                 self.journal.update(sid, FAILED, reason=str(exc))
                 raise
@@ -362,9 +396,9 @@ class Reporter:
         for i, item in enumerate(items):
             f, errors = parse(item, i)
             if errors:
-                prepared.append(Outcome(i, _masked_raw(item), "rejected_local", violations=errors))
+                prepared.append(Outcome(i, _masked_raw(item), OutcomeStatus.REJECTED_LOCAL, violations=errors))
             elif not isinstance(f, Kontaktforloeb):
-                prepared.append(Outcome(i, _masked_raw(item), "refused", reason=LUKKEDE_SKEMAER))
+                prepared.append(Outcome(i, _masked_raw(item), OutcomeStatus.REFUSED, reason=LUKKEDE_SKEMAER))
             else:
                 prepared.append(f)
         return self._batch(prepared, progress)
@@ -377,7 +411,7 @@ class Reporter:
             if isinstance(item, Outcome):
                 summary.outcomes.append(item)
             elif self.stop_after_unavailable and blocked >= self.stop_after_unavailable:
-                summary.outcomes.append(Outcome(i, mask(item.cpr), "not_attempted", reason=NOT_ATTEMPTED))
+                summary.outcomes.append(Outcome(i, mask(item.cpr), OutcomeStatus.NOT_ATTEMPTED, reason=NOT_ATTEMPTED))
             else:
                 outcome = self.report(item, i)
                 blocked = blocked + 1 if outcome.blocking else 0
@@ -424,27 +458,3 @@ class _Progress:
     def done(self) -> None:
         if self.tty:
             self.stream.write("\n")
-
-
-def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = None) -> None:
-    stream = stream or sys.stdout
-    if fmt == "json":
-        json.dump(summary.to_dict(), stream, ensure_ascii=False, indent=2)
-        stream.write("\n")
-        return
-    skipped = 0
-    for o in summary.outcomes:
-        if o.status == "not_attempted":
-            skipped += 1
-            continue
-        line = f"forløb {o.index} ({o.cpr_masked}): {o.status}"
-        if o.sent:
-            line += " – " + ", ".join(o.sent)
-        stream.write(line + "\n")
-        for v in o.violations:
-            stream.write(f"    {v.tekst(kode=False)}\n")
-        if o.reason and o.status not in ("sent", "already"):
-            stream.write(f"    {o.reason}\n")
-    if skipped:
-        stream.write(f"{skipped} forløb {NOT_ATTEMPTED}\n")
-    stream.write(summary.text() + "\n")

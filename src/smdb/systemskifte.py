@@ -141,11 +141,16 @@ class Systemskifteplan:
         """Model 2: send the closures (idempotent). Model 1: nothing can be sent; say so."""
         if self.model == 1:
             summary = Summary()
-            from smdb.reporting import Outcome
+            from smdb.reporting import Outcome, OutcomeStatus
 
             for f in self.sletninger:
                 summary.outcomes.append(
-                    Outcome(None, mask(f.cpr), "refused", reason="Model 1: sletning kan kun ske via SMDB-web eller DST")
+                    Outcome(
+                        None,
+                        mask(f.cpr),
+                        OutcomeStatus.REFUSED,
+                        reason="Model 1: sletning kan kun ske via SMDB-web eller DST",
+                    )
                 )
             return summary
         return Reporter(client).report_many([closed for _, closed in self.lukninger])

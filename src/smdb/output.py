@@ -1,0 +1,37 @@
+"""Presentation of the workflow's results for people: the ``smdb`` command, the demo and the examples.
+
+The workflow (:mod:`smdb.reporting`) returns data (:class:`~smdb.reporting.Summary`); how it is printed lives here,
+so a scheduler or GUI using the library gets data, never text on its stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from smdb.reporting import NOT_ATTEMPTED, OutcomeStatus, Summary
+
+
+def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    if fmt == "json":
+        json.dump(summary.to_dict(), stream, ensure_ascii=False, indent=2)
+        stream.write("\n")
+        return
+    skipped = 0
+    for o in summary.outcomes:
+        if o.status is OutcomeStatus.NOT_ATTEMPTED:
+            skipped += 1
+            continue
+        line = f"forløb {o.index} ({o.cpr_masked}): {o.status}"
+        if o.sent:
+            line += " – " + ", ".join(o.sent)
+        stream.write(line + "\n")
+        for v in o.violations:
+            stream.write(f"    {v.tekst(kode=False)}\n")
+        if o.reason and o.status not in (OutcomeStatus.SENT, OutcomeStatus.ALREADY):
+            stream.write(f"    {o.reason}\n")
+    if skipped:
+        stream.write(f"{skipped} forløb {NOT_ATTEMPTED}\n")
+    stream.write(summary.text() + "\n")
