@@ -37,6 +37,7 @@ from smdb.auth.wsse import (
 )
 from smdb.cpr import scrub
 from smdb.errors import SecurityError
+from smdb.forms import FORMS, Form, FormSpec, id_element
 from smdb.logs import install_log_scrubbing
 from smdb.models import (
     Afslutning,
@@ -51,6 +52,7 @@ from smdb.models import (
     Ydelse,
 )
 from smdb.models._base import ascii_stavemaade
+from smdb.register import Hentet, saml_forloeb
 from smdb.rules import Violation, nye_brud
 from smdb.rules.parsing import fra_validation_error
 from smdb.sim.codec import PARSER, CodecError, decode, encode
@@ -58,7 +60,7 @@ from smdb.sim.faults import ConnectionAborted, FaultPlan
 from smdb.sim.store import Row, Store
 from smdb.sim.sts import SIM_AUDIENCE, STS_PATH, SimSts
 from smdb.soap import mapping
-from smdb.soap.contract import NS, OPERATIONS, SERVICES, Operation, build_wsdl
+from smdb.soap.contract import NS, OPERATIONS, SEARCH_IDS, SERVICES, Operation, build_wsdl
 
 log = logging.getLogger("smdb.sim")
 
@@ -94,8 +96,16 @@ YDELSESPAKKER = [
 ]
 
 
-#: The id element that refers to a stored record of each kind.
-_ID_NAMES = {"ANM": "AnmodningId", "IVÆR": "IvaerksaettelseId", "INDS": "IndskrivningId"}
+_ANM, _IVAER, _INDS = id_element(Form.ANM), id_element(Form.IVAER), id_element(Form.INDS)
+#: The register's column that holds a reference to a record of each form (the store's schema).
+_COLUMN = {Form.ANM: "anmodning_id", Form.IVAER: "ivaerksaettelse_id", Form.INDS: "indskrivning_id"}
+#: Forms that come nested in their parent's Hent answer (no Hent of their own).
+_NESTED: dict[Form, list[FormSpec]] = {}
+for _spec in FORMS.values():
+    if _spec.parent is not None and _spec.hent is None:
+        _NESTED.setdefault(_spec.parent, []).append(_spec)
+#: The Hent operation of each form, answered generically.
+_HENT_FORMS = {spec.hent: spec for spec in FORMS.values() if spec.hent}
 
 
 class ReplayCache:
@@ -249,7 +259,8 @@ class Simulator:
                 raise SimFault("UGYLDIG_FORESPOERGSEL", "Forespørgslen er ikke gyldig XML") from None
             caller = self._authenticate(envelope)
             args = self._arguments(envelope, op)
-            result = getattr(self, f"_op_{op.name}")(args, caller)
+            form = _HENT_FORMS.get(op.name)
+            result = self._hent_form(form, args) if form else getattr(self, f"_op_{op.name}")(args, caller)
         except SimFault as fault:
             log.info("%s -> fault %s", op.name if op else action, fault.code)
             return self._fault(start_response, fault)
@@ -410,58 +421,31 @@ class Simulator:
     def _with_id(self, row: Row, id_name: str, **refs: Any) -> dict[str, Any]:
         return {**row.data, id_name: row.id, **{k: v for k, v in refs.items() if v is not None}}
 
-    def _anmodning_out(self, row: Row) -> dict[str, Any]:
-        out = self._with_id(row, "AnmodningId")
-        afsl = self.store.find("AFSL", anmodning_id=row.id)
-        if afsl:
-            out["Afslutning"] = self._with_id(afsl[0], "AfslutningId", AnmodningId=row.id)
+    def _record_out(self, spec: FormSpec, row: Row) -> dict[str, Any]:
+        """A stored record as the Hent answer carries it: its id, its parent's id, and the forms that come nested
+        in it (the afslutning in the anmodning, the udskrivning in the indskrivning) -- all from the form table."""
+        out = {**row.data, spec.id_element: row.id}
+        if spec.parent is not None and spec.parent_id_element is not None:
+            parent_id = getattr(row, _COLUMN[spec.parent])
+            if parent_id is not None:
+                out[spec.parent_id_element] = parent_id
+        for child in _NESTED.get(spec.form, ()):
+            rows = self.store.find(child.store_kind, **{_COLUMN[spec.form]: row.id})
+            if rows:
+                out[child.wire_name] = self._record_out(child, rows[0])
         return out
 
-    def _op_HentAnmodninger(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    def _hent_form(self, spec: FormSpec, args: dict[str, Any]) -> dict[str, Any]:
+        """Every Hent of a form, driven by the table: CPR, KommuneKode and the ids of the search (the form's own
+        id, its parent's, or another reference the record carries)."""
         s = self._s(args)
-        rows = self.store.find(
-            "ANM", cpr=s.get("PersonIdentifikator"), kommune=s.get("KommuneKode"), id=s.get("AnmodningId")
-        )
-        return {"Anmodning": [self._anmodning_out(r) for r in rows]}
-
-    def _op_HentIvaerksaettelser(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        s = self._s(args)
-        rows = self.store.find(
-            "IVÆR", cpr=s.get("PersonIdentifikator"), anmodning_id=s.get("AnmodningId"), id=s.get("IvaerksaettelseId")
-        )
-        return {"Ivaerksaettelse": [self._with_id(r, "IvaerksaettelseId", AnmodningId=r.anmodning_id) for r in rows]}
-
-    def _op_HentTilbudstilknytninger(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        s = self._s(args)
-        rows = self.store.find("TILB", cpr=s.get("PersonIdentifikator"), ivaerksaettelse_id=s.get("IvaerksaettelseId"))
-        return {
-            "Tilbudstilknytning": [
-                self._with_id(r, "TilbudstilknytningId", IvaerksaettelseId=r.ivaerksaettelse_id) for r in rows
-            ]
-        }
-
-    def _op_HentKvalHep(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        s = self._s(args)
-        rows = self.store.find(
-            "KvalHep", cpr=s.get("PersonIdentifikator"), ivaerksaettelse_id=s.get("IvaerksaettelseId")
-        )
-        return {"KvalHep": [self._with_id(r, "KvalHepId", IvaerksaettelseId=r.ivaerksaettelse_id) for r in rows]}
-
-    def _op_HentIndskrivninger(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        s = self._s(args)
-        out = []
-        for r in self.store.find("INDS", cpr=s.get("PersonIdentifikator"), id=s.get("IndskrivningId")):
-            item = self._with_id(r, "IndskrivningId")
-            udsk = self.store.find("UDSK", indskrivning_id=r.id)
-            if udsk:
-                item["Udskrivning"] = self._with_id(udsk[0], "UdskrivningId", IndskrivningId=r.id)
-            out.append(item)
-        return {"Indskrivning": out}
-
-    def _op_HentYdelser(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        s = self._s(args)
-        rows = self.store.find("YDEL", cpr=s.get("PersonIdentifikator"), indskrivning_id=s.get("IndskrivningId"))
-        return {"Ydelse": [self._with_id(r, "YdelseId", IndskrivningId=r.indskrivning_id) for r in rows]}
+        where: dict[str, Any] = {"cpr": s.get("PersonIdentifikator"), "kommune": s.get("KommuneKode")}
+        for form in SEARCH_IDS:
+            value = s.get(id_element(form))
+            if value is not None:
+                where["id" if form is spec.form else _COLUMN[form]] = value
+        rows = self.store.find(spec.store_kind, **where)
+        return {spec.wire_name: [self._record_out(spec, r) for r in rows]}
 
     def _op_HentAlleTilbud(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         k = self._s(args).get("KommuneKode")
@@ -475,33 +459,27 @@ class Simulator:
 
     def _op_HentAsiForMyndighed(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         s = self._s(args)
-        rows = self.store.find("ASI", anmodning_id=s.get("AnmodningId"), cpr=s.get("PersonIdentifikator"))
+        rows = self.store.find("ASI", anmodning_id=s.get(_ANM), cpr=s.get("PersonIdentifikator"))
         return {"Asi": [self._with_id(r, "AsiId") for r in rows if r.anmodning_id is not None]}
 
     def _op_HentAsiForTilbud(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         s = self._s(args)
-        rows = self.store.find("ASI", indskrivning_id=s.get("IndskrivningId"), cpr=s.get("PersonIdentifikator"))
+        rows = self.store.find("ASI", indskrivning_id=s.get(_INDS), cpr=s.get("PersonIdentifikator"))
         return {"Asi": [self._with_id(r, "AsiId") for r in rows if r.indskrivning_id is not None]}
 
     # ------------------------------------------------------------------ register helpers
+    def _hentet(self, form: Form, row: Row) -> Hentet[Any]:
+        spec = FORMS[form]
+        return mapping.hentet(spec.model, self._record_out(spec, row))
+
     def _course(self, anm_row: Row) -> Kontaktforloeb:
-        ivs = self.store.find("IVÆR", anmodning_id=anm_row.id)
-        iv_id = ivs[0].id if ivs else None
-        data: dict[str, Any] = {
-            "kommunekode": anm_row.kommune,
-            "ANM": {**anm_row.data, "AnmodningId": anm_row.id},
-            "IVÆR": [{**r.data, "IvaerksaettelseId": r.id} for r in ivs],
-            "TILB": [
-                {**r.data, "TilbudstilknytningId": r.id} for r in self.store.find("TILB", ivaerksaettelse_id=iv_id)
-            ]
-            if iv_id
-            else [],
-            "KvalHep": [{**r.data, "KvalHepId": r.id} for r in self.store.find("KvalHep", ivaerksaettelse_id=iv_id)]
-            if iv_id
-            else [],
-            "AFSL": [{**r.data, "AfslutningId": r.id} for r in self.store.find("AFSL", anmodning_id=anm_row.id)],
+        """The stored course of an anmodning, assembled exactly as the client assembles it (smdb.register)."""
+        parts = {
+            form: [self._hentet(form, r) for r in self.store.find(FORMS[form].store_kind, anmodning_id=anm_row.id)]
+            for form in (Form.IVAER, Form.TILB, Form.KVALHEP)
         }
-        return Kontaktforloeb.model_validate(data)
+        anm = self._hentet(Form.ANM, anm_row)
+        return saml_forloeb([anm], parts[Form.IVAER], parts[Form.TILB], parts[Form.KVALHEP], anm_row.kommune)[0]
 
     def _other_courses(self, cpr: str, kommune: int, exclude: int | None) -> list[Kontaktforloeb]:
         return [self._course(r) for r in self.store.find("ANM", cpr=cpr, kommune=kommune) if r.id != exclude]
@@ -517,7 +495,7 @@ class Simulator:
         """A referenced record that must exist (ids come from the caller: a wrong one is a REFERENCE fault)."""
         row = self.store.get(int(record_id), kind) if record_id is not None else None
         if row is None:
-            raise SimFault("REFERENCE", f"{_ID_NAMES[kind]} {record_id} findes ikke")
+            raise SimFault("REFERENCE", f"{FORMS[Form(kind)].id_element} {record_id} findes ikke")
         return row
 
     @staticmethod
@@ -530,7 +508,7 @@ class Simulator:
         return data
 
     def _result(self, record_id: int, anmodning_id: int | None = None, iv_id: int | None = None) -> dict[str, Any]:
-        return {"Id": record_id, "AnmodningId": anmodning_id, "IvaerksaettelseId": iv_id}
+        return {"Id": record_id, _ANM: anmodning_id, _IVAER: iv_id}
 
     # ------------------------------------------------------------------ IndsaetData: myndighed
     def _save(self, kind: str, record: Any, **cols: Any) -> int:
@@ -565,7 +543,7 @@ class Simulator:
                 after = Kontaktforloeb(kommunekode=anm.kommunekode, anmodning=anm)
             if iv is not None:
                 if before is not None:
-                    self._owned(before, iv, before.ivaerksaettelse, "IvaerksaettelseId")
+                    self._owned(before, iv, before.ivaerksaettelse, _IVAER)
                 after = after.med_skema(iv)
             self._check(after, before, anm.smdb_id)
             cols = {"cpr": str(anm.cpr), "kommune": anm.kommunekode}
@@ -608,8 +586,8 @@ class Simulator:
         return self._attach(
             "TILB",
             t,
-            data.get("IvaerksaettelseId"),
-            "TilbudstilknytningId",
+            data.get(_IVAER),
+            id_element(Form.TILB),
             lambda f: f.tilbud,
             lambda f: f.med_tilbud(t),
         )
@@ -618,16 +596,16 @@ class Simulator:
         data = args["KvalHep"]
         k: KvalHep = _parse(KvalHep, data)
         return self._attach(
-            "KvalHep", k, data.get("IvaerksaettelseId"), "KvalHepId", lambda f: f.kvalhep, lambda f: f.med_skema(k)
+            "KvalHep", k, data.get(_IVAER), id_element(Form.KVALHEP), lambda f: f.kvalhep, lambda f: f.med_skema(k)
         )
 
     def _op_AfslutBehandling(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         data = args["Afslutning"]
         a: Afslutning = _parse(Afslutning, data)
         with self.store.transaction():
-            anm_row = self._row("ANM", data.get("AnmodningId"))
+            anm_row = self._row("ANM", data.get(_ANM))
             before = self._course(anm_row)
-            self._owned(before, a, before.afslutning, "AfslutningId")
+            self._owned(before, a, before.afslutning, id_element(Form.AFSL))
             self._check(before.med_skema(a), before, anm_row.id)
             rid = self._save("AFSL", a, cpr=anm_row.cpr, kommune=anm_row.kommune, anmodning_id=anm_row.id)
             iv = before.ivaerksaettelse
@@ -637,10 +615,13 @@ class Simulator:
     def _indskrivningsforloeb(self, row: Row) -> Indskrivningsforloeb:
         return Indskrivningsforloeb.model_validate(
             {
-                "INDS": {**row.data, "IndskrivningId": row.id},
-                "YDEL": [{**r.data, "YdelseId": r.id} for r in self.store.find("YDEL", indskrivning_id=row.id)],
+                "INDS": {**row.data, _INDS: row.id},
+                "YDEL": [
+                    {**r.data, id_element(Form.YDEL): r.id} for r in self.store.find("YDEL", indskrivning_id=row.id)
+                ],
                 "UDSK": next(
-                    ({**r.data, "UdskrivningId": r.id} for r in self.store.find("UDSK", indskrivning_id=row.id)), None
+                    ({**r.data, id_element(Form.UDSK): r.id} for r in self.store.find("UDSK", indskrivning_id=row.id)),
+                    None,
                 ),
             }
         )
@@ -667,7 +648,7 @@ class Simulator:
         data = args["Ydelse"]
         y: Ydelse = _parse(Ydelse, data)
         with self.store.transaction():
-            row = self._row("INDS", data.get("IndskrivningId"))
+            row = self._row("INDS", data.get(_INDS))
             before = self._indskrivningsforloeb(row)
             ydelser = [x for x in before.ydelser if y.smdb_id is None or x.smdb_id != y.smdb_id] + [y]
             self._check_inds(before.model_copy(update={"ydelser": ydelser}), before, [])
@@ -677,7 +658,7 @@ class Simulator:
         data = args["Udskrivning"]
         u: Udskrivning = _parse(Udskrivning, data)
         with self.store.transaction():
-            row = self._row("INDS", data.get("IndskrivningId"))
+            row = self._row("INDS", data.get(_INDS))
             before = self._indskrivningsforloeb(row)
             if before.udskrivning is not None and u.smdb_id is None:
                 raise SimFault("FORRETNINGSREGEL", "Indskrivningen er allerede udskrevet", "6.1.6")
@@ -688,17 +669,15 @@ class Simulator:
         asi = args["Asi"]
         with self.store.transaction():
             cpr = None
-            if asi.get("AnmodningId") is not None:
-                row = self._row("ANM", asi["AnmodningId"])
+            if asi.get(_ANM) is not None:
+                row = self._row("ANM", asi[_ANM])
                 cpr = row.cpr
                 if date.fromisoformat(row.data["BehandlingAnmodningDato"]) >= date(2019, 7, 1):
                     raise SimFault("FORRETNINGSREGEL", "ASI kan kun indberettes for forløb før 1. juli 2019", "6.2")
-            elif asi.get("IndskrivningId") is not None:
-                cpr = self._row("INDS", asi["IndskrivningId"]).cpr
+            elif asi.get(_INDS) is not None:
+                cpr = self._row("INDS", asi[_INDS]).cpr
             else:
                 raise SimFault("REFERENCE", "ASI skal referere til en anmodning eller en indskrivning")
             data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asi.items() if not k.endswith("Id")}
-            rid = self.store.insert(
-                "ASI", data, cpr=cpr, anmodning_id=asi.get("AnmodningId"), indskrivning_id=asi.get("IndskrivningId")
-            )
-            return self._result(rid, asi.get("AnmodningId"))
+            rid = self.store.insert("ASI", data, cpr=cpr, anmodning_id=asi.get(_ANM), indskrivning_id=asi.get(_INDS))
+            return self._result(rid, asi.get(_ANM))
