@@ -294,37 +294,42 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_VIOLATIONS
 
 
-HENT = {
-    "anmodninger": "hent_anmodninger",
-    "ivaerksaettelser": "hent_ivaerksaettelser",
-    "tilbudstilknytninger": "hent_tilbudstilknytninger",
-    "kvalhep": "hent_kvalhep",
-    "indskrivninger": "hent_indskrivninger",
-    "ydelser": "hent_ydelser",
+#: ``smdb hent KIND``: the forms (from the form table) and the lookup lists.
+HENT_FORMS = {
+    "anmodninger": "ANM",
+    "ivaerksaettelser": "IVÆR",
+    "tilbudstilknytninger": "TILB",
+    "kvalhep": "KvalHep",
+    "indskrivninger": "INDS",
+    "ydelser": "YDEL",
+}
+HENT_OPSLAG = {
     "tilbud": "HentAlleTilbud",
     "landeliste": "HentLandeliste",
     "ydelsespakker": "HentYdelsespakker",
     "asi-myndighed": "HentAsiForMyndighed",
     "asi-tilbud": "HentAsiForTilbud",
 }
+HENT = {**HENT_FORMS, **HENT_OPSLAG}
 
 
 def cmd_hent(args: argparse.Namespace) -> int:
+    from smdb.forms import Form, id_element
+
     client = make_client(args)
-    target = HENT[args.kind]
     rows: list[dict[str, Any]]
-    if target.startswith("Hent"):
-        rows = client.hent_opslag(target, cpr=args.cpr, kommunekode=args.kommune)
+    if args.kind in HENT_OPSLAG:
+        rows = client.hent_opslag(HENT_OPSLAG[args.kind], cpr=args.cpr, kommunekode=args.kommune)
     else:
+        form = Form(HENT_FORMS[args.kind])
         kwargs: dict[str, Any] = {"cpr": args.cpr}
-        if args.kind == "anmodninger":
+        if form is Form.ANM:
             kwargs["kommunekode"] = args.kommune
         rows = []
-        for h in getattr(client, target)(**kwargs):
+        for h in client.hent(form, **kwargs):
             row = h.record.to_official()
-            for ref in ("anmodning_id", "ivaerksaettelse_id", "indskrivning_id"):
-                if getattr(h, ref) is not None:
-                    row[ref.replace("_id", "").title().replace("_", "") + "Id"] = getattr(h, ref)
+            refs = ((Form.ANM, h.anmodning_id), (Form.IVAER, h.ivaerksaettelse_id), (Form.INDS, h.indskrivning_id))
+            row.update({id_element(ref): value for ref, value in refs if value is not None})
             if h.afslutning is not None:
                 row.update({f"AFSL.{k}": v for k, v in h.afslutning.to_official().items()})
             rows.append(row)

@@ -381,8 +381,17 @@ class Reporter:
             sent.append(step.description)
         return None
 
-    def report_many(self, forloeb: Sequence[Kontaktforloeb], progress: TextIO | None = None) -> Summary:
-        return self._batch(list(forloeb), progress)
+    def report_many(
+        self, forloeb: Sequence[Kontaktforloeb | dict[str, Any]], progress: TextIO | None = None
+    ) -> Summary:
+        """Report a batch of courses, given as models or as JSON-like dicts (official names), in order.
+
+        A dict that does not parse is rejected on its own (as :meth:`report_data` explains); outcomes keep the
+        batch's indices."""
+        prepared: list[Kontaktforloeb | Outcome] = []
+        for i, item in enumerate(forloeb):
+            prepared.append(item if isinstance(item, Kontaktforloeb) else self._parsed(item, i))
+        return self._batch(prepared, progress)
 
     def report_data(self, data: Any, progress: TextIO | None = None) -> Summary:
         """Report courses given as JSON-like data (one course or a list), as a batch job reads them from a file.
@@ -392,16 +401,17 @@ class Reporter:
         one bad record must not hold back a municipality's whole nightly run. Outcomes keep the file's indices.
         """
         items = data if isinstance(data, list) else [data]
-        prepared: list[Kontaktforloeb | Outcome] = []
-        for i, item in enumerate(items):
-            f, errors = parse(item, i)
-            if errors:
-                prepared.append(Outcome(i, _masked_raw(item), OutcomeStatus.REJECTED_LOCAL, violations=errors))
-            elif not isinstance(f, Kontaktforloeb):
-                prepared.append(Outcome(i, _masked_raw(item), OutcomeStatus.REFUSED, reason=LUKKEDE_SKEMAER))
-            else:
-                prepared.append(f)
-        return self._batch(prepared, progress)
+        return self._batch([self._parsed(item, i) for i, item in enumerate(items)], progress)
+
+    @staticmethod
+    def _parsed(item: Any, index: int) -> Kontaktforloeb | Outcome:
+        """A course from JSON-like data, or the outcome that says why it cannot be reported."""
+        f, errors = parse(item, index)
+        if errors:
+            return Outcome(index, _masked_raw(item), OutcomeStatus.REJECTED_LOCAL, violations=errors)
+        if not isinstance(f, Kontaktforloeb):
+            return Outcome(index, _masked_raw(item), OutcomeStatus.REFUSED, reason=LUKKEDE_SKEMAER)
+        return f
 
     def _batch(self, items: list[Kontaktforloeb | Outcome], progress: TextIO | None) -> Summary:
         summary = Summary()

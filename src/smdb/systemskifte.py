@@ -19,6 +19,7 @@ from typing import Any
 from smdb.client import SmdbClient
 from smdb.codes import AfsluttetAarsag, AfsluttetStatus
 from smdb.cpr import mask
+from smdb.forms import FORMS, Form, id_element
 from smdb.models import Afslutning, Kontaktforloeb
 from smdb.reporting import Reporter, Summary
 from smdb.rules import nye_brud
@@ -47,7 +48,7 @@ def aktive_forloeb(client: SmdbClient, kommunekode: int) -> list[Kontaktforloeb]
 AKTIVLISTE_KOLONNER = (
     "PersonIdentifikator",
     "KommuneKode",
-    "AnmodningId",
+    id_element(Form.ANM),
     "BehandlingAnmodningDato",
     "IvaerksatBehandlingDato",
     "AabneTilbud",
@@ -63,7 +64,7 @@ def aktivliste_rows(forloeb: list[Kontaktforloeb]) -> list[dict[str, Any]]:
             {
                 "PersonIdentifikator": str(f.cpr),
                 "KommuneKode": f.kommunekode,
-                "AnmodningId": f.anmodning.smdb_id,
+                id_element(Form.ANM): f.anmodning.smdb_id,
                 "BehandlingAnmodningDato": f.anmodningsdato.isoformat(),
                 "IvaerksatBehandlingDato": iv.ivaerksat_dato.isoformat() if iv else "",
                 "AabneTilbud": ", ".join(str(t.tilbud_id) for t in f.tilbud if t.slutdato is None),
@@ -159,10 +160,11 @@ class Systemskifteplan:
 def _genregistrering(f: Kontaktforloeb, start: date, *, behold_datoer: bool) -> dict[str, Any]:
     """The course as the new system must register it: no SMDB ids; model 2 restarts it at ``start``."""
     data = f.to_official()
-    for form in ("ANM", "IVÆR", "KvalHep", "AFSL"):
-        if isinstance(data.get(form), dict):
-            data[form] = {k: v for k, v in data[form].items() if not k.endswith("Id") or k == "TilbudId"}
-    data["TILB"] = [{k: v for k, v in t.items() if k != "TilbudstilknytningId"} for t in data.get("TILB", [])]
+    ids = {spec.id_element for spec in FORMS.values()} | {s.parent_id_element for s in FORMS.values()}
+    for form in (Form.ANM, Form.IVAER, Form.KVALHEP, Form.AFSL):
+        if isinstance(data.get(form.value), dict):
+            data[form.value] = {k: v for k, v in data[form.value].items() if k not in ids}
+    data["TILB"] = [{k: v for k, v in t.items() if k not in ids} for t in data.get("TILB", [])]
     data.pop("AFSL", None)
     if behold_datoer:
         return data
