@@ -454,6 +454,58 @@ def cmd_sim_cert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_contract_diff(args: argparse.Namespace) -> int:
+    """Every difference between DST's WSDLs and the shipped contract; exit 1 when they differ."""
+    import time
+
+    import requests
+
+    from smdb.errors import SmdbUnavailable
+    from smdb.http import bounded_request, require_https
+    from smdb.soap.contract import SERVICES
+    from smdb.soap.diff import NotAWsdl, diff_document
+
+    sources: list[str] = list(args.sources)
+    if args.diff_env:
+        host = {"preprod": "https://smdbpreprodws.dst.dk", "prod": "https://smdbws.dst.dk"}[args.diff_env]
+        sources += [f"{host}/smdbwebservice/api/external/v1/{svc.path}?singlewsdl" for svc in SERVICES.values()]
+    if not sources:
+        raise UsageError("angiv --env preprod|prod, en WSDL-fil eller en URL (…svc?singlewsdl)")
+    differ = False
+    with requests.Session() as session:
+        for source in sources:
+            if source.startswith(("http://", "https://")):
+                require_https(source, "WSDL-adressen", getattr(args, "allow_insecure_http", False))
+                try:
+                    response = bounded_request(
+                        session,
+                        "GET",
+                        source,
+                        timeout=(5.0, 30.0),
+                        deadline=time.monotonic() + 60,
+                        max_bytes=10 * 1024 * 1024,
+                    )
+                except requests.exceptions.RequestException as exc:
+                    raise SmdbUnavailable(f"{source} kunne ikke hentes ({type(exc).__name__})") from None
+                if response.status_code != 200:
+                    raise SmdbUnavailable(f"{source} svarede HTTP {response.status_code}")
+                document = response.content
+            else:
+                try:
+                    document = read_capped(source, 10 * 1024 * 1024)
+                except FileNotFoundError:
+                    raise UsageError(f"{source}: filen findes ikke") from None
+            try:
+                service, lines = diff_document(document)
+            except NotAWsdl as exc:
+                raise UsageError(f"{source}: {exc}") from None
+            print(f"{service} ({source}): " + (f"{len(lines)} forskelle" if lines else "ingen forskelle"))
+            for line in lines:
+                print(f"  {line}")
+            differ = differ or bool(lines)
+    return EXIT_VIOLATIONS if differ else EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from smdb.demo import run
 
@@ -550,6 +602,19 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="kør en indberetning mod den indlejrede simulator")
     s.add_argument("--auth", dest="demo_auth", choices=["certificate", "sts"], default="certificate")
     s.set_defaults(func=cmd_demo)
+
+    contract = sub.add_parser("contract", help="kontrakten med DST's webservice (WSDL)").add_subparsers(
+        dest="contract_command", required=True
+    )
+    s = contract.add_parser(
+        "diff",
+        help="sammenlign DST's WSDL med den indbyggede kontrakt; exit 1 ved forskelle (docs/service-contract.md)",
+    )
+    s.add_argument("sources", nargs="*", help="WSDL-filer eller URL'er (…/securehentdata.svc?singlewsdl)")
+    s.add_argument(
+        "--env", dest="diff_env", choices=["preprod", "prod"], help="hent de tre WSDL'er fra DST's miljø (?singlewsdl)"
+    )
+    s.set_defaults(func=cmd_contract_diff)
 
     sim = sub.add_parser("sim", help="den indlejrede SMDB-simulator").add_subparsers(dest="sim_command", required=True)
     s = sim.add_parser("serve", help="start simulatoren")
