@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from smdb.rules import REGLER
+from smdb.rules.register import REGISTER_REGLER
 
 HEADER = """# Business rules
 
@@ -42,6 +43,18 @@ ASI (`IndsaetAsi`, `HentAsiFor*`) exists only for such courses and is passed thr
 """
 
 
+REGISTER_HEADER = """
+## Rules that need the register
+
+Checked by SMDB against what it stores, and by the simulator the same way (`smdb.rules.register`); the client
+cannot know them before it sends, except §6.1.2, which it checks against the citizen's stored courses. The
+simulator answers each with the fault code given and the rule's section in `Regel`.
+
+| Section | Code | Fault | Rule | Test |
+|---|---|---|---|---|
+"""
+
+
 def _key(section: str) -> tuple[int, ...]:
     return tuple(int(p) for p in section.split("."))
 
@@ -53,7 +66,12 @@ def render() -> str:
         tests = f"`test_rule_fails[{r.kode}]`, `test_rule_passes[{r.kode}]`"
         beskrivelse = r.beskrivelse.replace("|", "\\|")
         rows.append(f"| {r.afsnit} | {felter} | `{r.kode}` | {beskrivelse} | {tests} |")
-    return HEADER + "\n".join(rows) + "\n"
+    register = [
+        f"| {r.afsnit} | `{r.kode}` | {r.fejlkode} | {r.beskrivelse.replace('|', chr(92) + '|')} "
+        f"| `test_register_rules.py::test_register_rule_is_refused_by_the_simulator[{r.kode}]` |"
+        for r in sorted(REGISTER_REGLER.values(), key=lambda r: (_key(r.afsnit), r.kode))
+    ]
+    return HEADER + "\n".join(rows) + "\n" + REGISTER_HEADER + "\n".join(register) + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

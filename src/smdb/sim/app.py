@@ -54,6 +54,7 @@ from smdb.models import (
 from smdb.models._base import ascii_stavemaade
 from smdb.register import Hentet, saml_forloeb
 from smdb.rules import Violation, nye_brud
+from smdb.rules import register as rr
 from smdb.rules.parsing import fra_validation_error
 from smdb.sim.codec import PARSER, CodecError, decode, encode
 from smdb.sim.faults import ConnectionAborted, FaultPlan
@@ -154,6 +155,11 @@ class Caller:
 def _rule_fault(violations: list[Violation]) -> SimFault:
     msg = " | ".join(v.tekst() for v in violations)
     return SimFault("FORRETNINGSREGEL", scrub(msg), violations[0].rule)
+
+
+def _refuse(rule: rr.RegisterRegel, detail: str | None = None) -> SimFault:
+    """A declared register rule (smdb.rules.register) as SMDB's fault: its code, section and message."""
+    return SimFault(rule.fejlkode, f"{detail}: {rule.beskrivelse}" if detail else rule.beskrivelse, rule.afsnit)
 
 
 def _content_length(environ: dict[str, Any]) -> int | None:
@@ -495,7 +501,7 @@ class Simulator:
         """A referenced record that must exist (ids come from the caller: a wrong one is a REFERENCE fault)."""
         row = self.store.get(int(record_id), kind) if record_id is not None else None
         if row is None:
-            raise SimFault("REFERENCE", f"{FORMS[Form(kind)].id_element} {record_id} findes ikke")
+            raise _refuse(rr.ID_FINDES, f"{FORMS[Form(kind)].id_element} {record_id} findes ikke")
         return row
 
     @staticmethod
@@ -523,7 +529,7 @@ class Simulator:
         """An update must name a record of this very course."""
         ids = [x.smdb_id for x in (stored if isinstance(stored, list) else [stored]) if x is not None]
         if record.smdb_id is not None and record.smdb_id not in ids:
-            raise SimFault("REFERENCE", f"{label} {record.smdb_id} hører ikke til forløbet")
+            raise _refuse(rr.ID_I_FORLOEBET, f"{label} {record.smdb_id} hører ikke til forløbet")
 
     def _op_IndsaetIvaerksaettelse(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         anm: Anmodning = _parse(Anmodning, args["Anmodning"])
@@ -531,13 +537,13 @@ class Simulator:
             _parse(Ivaerksaettelse, args["Ivaerksaettelse"]) if "Ivaerksaettelse" in args else None
         )
         if anm.kommunekode is None:
-            raise SimFault("FORRETNINGSREGEL", "[8-ANM] KommuneKode skal angives", "3.1")
+            raise _refuse(rr.KOMMUNEKODE_ANGIVET)
         with self.store.transaction():
             before: Kontaktforloeb | None = None
             if anm.smdb_id is not None:
                 before = self._course(self._row("ANM", anm.smdb_id))
                 if str(before.cpr) != str(anm.cpr):
-                    raise SimFault("FORRETNINGSREGEL", "CPR-nummeret på en anmodning kan ikke ændres", "5.1")
+                    raise _refuse(rr.CPR_UAENDRET)
                 after = before.model_copy(update={"anmodning": anm, "kommunekode": anm.kommunekode})
             else:
                 after = Kontaktforloeb(kommunekode=anm.kommunekode, anmodning=anm)
@@ -661,7 +667,7 @@ class Simulator:
             row = self._row("INDS", data.get(_INDS))
             before = self._indskrivningsforloeb(row)
             if before.udskrivning is not None and u.smdb_id is None:
-                raise SimFault("FORRETNINGSREGEL", "Indskrivningen er allerede udskrevet", "6.1.6")
+                raise _refuse(rr.EN_UDSKRIVNING, "Indskrivningen er allerede udskrevet")
             self._check_inds(before.model_copy(update={"udskrivning": u}), before, [])
             return self._result(self._save("UDSK", u, cpr=row.cpr, indskrivning_id=row.id))
 
@@ -673,11 +679,11 @@ class Simulator:
                 row = self._row("ANM", asi[_ANM])
                 cpr = row.cpr
                 if date.fromisoformat(row.data["BehandlingAnmodningDato"]) >= date(2019, 7, 1):
-                    raise SimFault("FORRETNINGSREGEL", "ASI kan kun indberettes for forløb før 1. juli 2019", "6.2")
+                    raise _refuse(rr.ASI_FOER_2019)
             elif asi.get(_INDS) is not None:
                 cpr = self._row("INDS", asi[_INDS]).cpr
             else:
-                raise SimFault("REFERENCE", "ASI skal referere til en anmodning eller en indskrivning")
+                raise _refuse(rr.ASI_HENVISNING)
             data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asi.items() if not k.endswith("Id")}
             rid = self.store.insert("ASI", data, cpr=cpr, anmodning_id=asi.get(_ANM), indskrivning_id=asi.get(_INDS))
             return self._result(rid, asi.get(_ANM))
