@@ -44,3 +44,17 @@ def test_rules_documentation_is_current() -> None:
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == render(), (
         "run python -m smdb.rules._docs > docs/rules.md"
     )
+
+
+def test_dependencies_point_down_the_domain_imports_no_protocol() -> None:
+    """The domain (models, rules, the form table, the register, codes, CPR, errors) never imports SOAP, auth, HTTP,
+    the client or the workflow: a new transport or a different WSDL cannot reach the business rules."""
+    import re
+
+    domain = [ROOT / "src" / "smdb" / p for p in ("models", "rules")]
+    files = [f for d in domain for f in d.rglob("*.py")] + [
+        ROOT / "src" / "smdb" / f"{m}.py" for m in ("forms", "register", "codes", "cpr", "errors", "stoffer")
+    ]
+    upward = re.compile(r"^\s*(from|import)\s+smdb\.(soap|auth|client|http|reporting|journal|sim|cli)\b", re.M)
+    offenders = [str(f.relative_to(ROOT)) for f in files if upward.search(f.read_text(encoding="utf-8"))]
+    assert offenders == []
