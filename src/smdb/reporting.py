@@ -29,7 +29,8 @@ from smdb.errors import (
 from smdb.forms import Form
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
 from smdb.models import Kontaktforloeb, SmdbModel
-from smdb.rules import Violation, nye_brud, parse
+from smdb.register import aendringens_brud
+from smdb.rules import Violation, parse
 
 #: How often one course is re-planned after writes with an unknown outcome before giving up.
 MAX_RECONCILE = 3
@@ -293,7 +294,7 @@ class Reporter:
         try:
             for _ in range(MAX_RECONCILE + 1):
                 stored, others = self._state(forloeb)
-                violations = nye_brud(forloeb, stored, others, self.client.today())
+                violations = aendringens_brud(forloeb, stored, others, self.client.today())
                 if violations:
                     if not self.dry_run:
                         self.journal.set_course(key, chash, REJECTED)

@@ -21,9 +21,8 @@ from smdb.codes import AfsluttetAarsag, AfsluttetStatus
 from smdb.cpr import mask
 from smdb.forms import FORMS, Form, id_element
 from smdb.models import Afslutning, Kontaktforloeb
+from smdb.register import aendringens_brud, saml_forloeb
 from smdb.reporting import Reporter, Summary
-from smdb.rules import nye_brud
-from smdb.soap import mapping
 
 SYSTEMSKIFTE_TEKST = "Systemskifte"
 
@@ -40,7 +39,7 @@ def aktive_forloeb(client: SmdbClient, kommunekode: int) -> list[Kontaktforloeb]
             if iv.record.smdb_id is not None:
                 tilb.extend(client.hent_tilbudstilknytninger(ivaerksaettelse_id=iv.record.smdb_id))
                 kval.extend(client.hent_kvalhep(ivaerksaettelse_id=iv.record.smdb_id))
-        out.extend(mapping.saml_forloeb([anm], ivs, tilb, kval, kommunekode))
+        out.extend(saml_forloeb([anm], ivs, tilb, kval, kommunekode))
     return out
 
 
@@ -213,7 +212,7 @@ def model2(client: SmdbClient, kommunekode: int, dato: date) -> Systemskifteplan
             aarsag_tekst=SYSTEMSKIFTE_TEKST,
         )
         closed = f.model_copy(update={"tilbud": tilb, "afslutning": afsl})
-        problems = nye_brud(closed, f, [], client.today())
+        problems = aendringens_brud(closed, f, [], client.today())
         if problems:
             plan.manuelle.append(
                 f"{mask(f.cpr)}: kan ikke afsluttes automatisk: " + "; ".join(v.message for v in problems)

@@ -52,7 +52,7 @@ from smdb.models import (
     Ydelse,
 )
 from smdb.models._base import ascii_stavemaade
-from smdb.register import Hentet, saml_forloeb
+from smdb.register import Hentet, aendringens_brud, saml_forloeb
 from smdb.rules import Violation, nye_brud
 from smdb.rules import register as rr
 from smdb.rules.parsing import fra_validation_error
@@ -487,13 +487,10 @@ class Simulator:
         anm = self._hentet(Form.ANM, anm_row)
         return saml_forloeb([anm], parts[Form.IVAER], parts[Form.TILB], parts[Form.KVALHEP], anm_row.kommune)[0]
 
-    def _other_courses(self, cpr: str, kommune: int, exclude: int | None) -> list[Kontaktforloeb]:
-        return [self._course(r) for r in self.store.find("ANM", cpr=cpr, kommune=kommune) if r.id != exclude]
-
-    def _check(self, after: Kontaktforloeb, before: Kontaktforloeb | None, exclude: int | None) -> None:
-        """Refuse what the change breaks: the same rules as the client, plus §6.1.2 over the register."""
-        others = self._other_courses(str(after.cpr), after.kommunekode, exclude)
-        new = nye_brud(after, before, others, self.today())
+    def _check(self, after: Kontaktforloeb, before: Kontaktforloeb | None) -> None:
+        """Refuse what the change breaks: the same question the client asks (smdb.register), over the register."""
+        rows = self.store.find("ANM", cpr=str(after.cpr), kommune=after.kommunekode)
+        new = aendringens_brud(after, before, [self._course(r) for r in rows], self.today())
         if new:
             raise _rule_fault(new)
 
@@ -551,7 +548,7 @@ class Simulator:
                 if before is not None:
                     self._owned(before, iv, before.ivaerksaettelse, _IVAER)
                 after = after.med_skema(iv)
-            self._check(after, before, anm.smdb_id)
+            self._check(after, before)
             cols = {"cpr": str(anm.cpr), "kommune": anm.kommunekode}
             anm_id = self._save("ANM", anm, **cols)
             stored_iv = before.ivaerksaettelse if before is not None else None
@@ -575,7 +572,7 @@ class Simulator:
             anm_row = self._row("ANM", iv_row.anmodning_id)
             before = self._course(anm_row)
             self._owned(before, record, stored(before), label)
-            self._check(merged(before), before, anm_row.id)
+            self._check(merged(before), before)
             rid = self._save(
                 kind,
                 record,
@@ -612,7 +609,7 @@ class Simulator:
             anm_row = self._row("ANM", data.get(_ANM))
             before = self._course(anm_row)
             self._owned(before, a, before.afslutning, id_element(Form.AFSL))
-            self._check(before.med_skema(a), before, anm_row.id)
+            self._check(before.med_skema(a), before)
             rid = self._save("AFSL", a, cpr=anm_row.cpr, kommune=anm_row.kommune, anmodning_id=anm_row.id)
             iv = before.ivaerksaettelse
             return self._result(rid, anm_row.id, iv.smdb_id if iv else None)
