@@ -65,11 +65,13 @@ def counts(sim: SimServer) -> dict[str, int]:
     return {k: sim.app.store.count(k) for k in ("ANM", "IVÆR", "TILB", "KvalHep", "AFSL")}
 
 
-def report_until_done(reporter: Reporter, items: list[Kontaktforloeb], passes: int = 6) -> list[Summary]:
+def report_until_done(
+    reporter: Reporter, items: list[Kontaktforloeb], passes: int = 6, workers: int = 1
+) -> list[Summary]:
     """A batch, then re-runs of the same batch (as an operator or a cron job would) until everything landed."""
     out = []
     for _ in range(passes):
-        summary = reporter.report_many(items)
+        summary = reporter.report_many(items, workers=workers)
         out.append(summary)
         if summary.ok:
             break
@@ -163,12 +165,14 @@ def test_fault_plan_is_deterministic() -> None:
     assert set(AFTER) < set(ALL)
 
 
-def _batch_under_faults(sim: SimServer, n: int, journal_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _batch_under_faults(
+    sim: SimServer, n: int, journal_path: Path, capsys: pytest.CaptureFixture[str], workers: int = 1
+) -> None:
     plan = FaultPlan(rate=0.10, seed=2024, slow_seconds=0.3)
     sim.app.fault_plan = plan
     client = fast_client(sim)
     items = courses(n)
-    summaries = report_until_done(Reporter(client, Journal(journal_path)), items)
+    summaries = report_until_done(Reporter(client, Journal(journal_path)), items, workers=workers)
     sim.app.fault_plan = None
     final = summaries[-1]
     assert final.ok, final.text()
@@ -184,7 +188,7 @@ def _batch_under_faults(sim: SimServer, n: int, journal_path: Path, capsys: pyte
     assert steps["confirmed"] == register["ANM"] + register["TILB"] + register["KvalHep"] + register["AFSL"]
     with capsys.disabled():
         print(
-            f"\n[{n} courses, 10% faults] injected={dict(plan.injected)} passes={len(summaries)} "
+            f"\n[{n} courses, 10% faults, {workers} workers] injected={dict(plan.injected)} passes={len(summaries)} "
             f"first pass: {summaries[0].text()} | register={counts(sim)} | journal steps={journal.counts()}"
         )
 
@@ -198,17 +202,18 @@ class _Hash:
         self.content_hash = row[0]
 
 
+@pytest.mark.parametrize("workers", [1, 4])
 def test_batch_of_100_under_10_percent_faults(
-    faulty: SimServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    faulty: SimServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: int
 ) -> None:
-    _batch_under_faults(faulty, 100, tmp_path / "journal.db", capsys)
+    _batch_under_faults(faulty, 100, tmp_path / "journal.db", capsys, workers)
 
 
 @pytest.mark.heavy
 def test_batch_of_1000_under_10_percent_faults(
     faulty: SimServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _batch_under_faults(faulty, 1000, tmp_path / "journal.db", capsys)
+    _batch_under_faults(faulty, 1000, tmp_path / "journal.db", capsys, workers=8)
 
 
 # ----------------------------------------------------------------------------- load

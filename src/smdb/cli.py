@@ -241,7 +241,10 @@ def cmd_indberet(args: argparse.Namespace) -> int:
     data = read_json(args.file)
     client = make_client(args)
     journal = Journal(args.journal) if args.journal else None
-    summary = Reporter(client, journal, dry_run=args.dry_run).report_data(data, progress=sys.stderr)
+    if not 1 <= args.workers <= 64:
+        raise UsageError("--workers skal være mellem 1 og 64")
+    reporter = Reporter(client, journal, dry_run=args.dry_run)
+    summary = reporter.report_data(data, progress=sys.stderr, workers=args.workers)
     print_summary(summary, args.format)
     return EXIT_OK if summary.ok else EXIT_VIOLATIONS
 
@@ -426,7 +429,9 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
         except (OSError, ValueError):
             raise UsageError(f"kan ikke læse certifikatet {path}") from None
     app = Simulator(Store(args.db), trusted=trusted, require_signature=not args.allow_unsigned, auth=args.auth)
-    server = SimServer(app, host=args.host, port=args.port)
+    if args.latency < 0 or args.jitter < 0:
+        raise UsageError("--latency og --jitter skal være 0 eller flere millisekunder")
+    server = SimServer(app, host=args.host, port=args.port, latency_ms=args.latency, jitter_ms=args.jitter)
     if args.server_cert_out:
         from cryptography.hazmat.primitives import serialization
 
@@ -551,6 +556,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--dry-run", action="store_true", help="vis planen; send intet")
     s.add_argument("--journal", help="SQLite-journal, der gør kørslen genoptagelig")
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="borgere indberettet samtidig (1-64; standard 4); én borgers forløb altid i rækkefølge",
+    )
     s.add_argument("--today", type=_dato)
     s.add_argument("--format", choices=["text", "json"], default="text")
     s.set_defaults(func=cmd_indberet)
@@ -624,6 +635,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trust", action="append", help="klientcertifikat (PEM), der accepteres; kan gentages")
     s.add_argument("--allow-unsigned", dest="allow_unsigned", action="store_true", help="accepter usignerede kald")
     s.add_argument("--server-cert-out", dest="server_cert_out", help="skriv simulatorens certifikat (PEM) hertil")
+    s.add_argument("--latency", type=float, default=0.0, help="millisekunder lagt til hvert kald, som hos DST (0)")
+    s.add_argument("--jitter", type=float, default=0.0, help="op til så mange millisekunder mere, tilfældigt (0)")
     s.add_argument(
         "--auth",
         choices=["certificate", "sts"],

@@ -151,6 +151,10 @@ class SmdbClient:
         """Call any operation of the contract with payload dicts; returns plain dicts/lists/values."""
         return self.soap.call(operation, **kwargs)
 
+    def call_counts(self) -> dict[str, int]:
+        """SOAP calls this client has made, by operation (retries included)."""
+        return self.soap.call_counts()
+
     # ------------------------------------------------------------------ generic, driven by the per-form table
     def hent(self, form: Form, **criteria: Any) -> list[Hentet[Any]]:
         """Records of ``form`` matching ``criteria`` (cpr, kommunekode, anmodning_id, ivaerksaettelse_id,

@@ -9,8 +9,10 @@ through the webservice, §5.1), and answers with WCF-style faults carrying an er
 from __future__ import annotations
 
 import logging
+import random
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -194,6 +196,10 @@ class Simulator:
         sts: SimSts | None = None,
         audience: str = SIM_AUDIENCE,
         max_message_lifetime: timedelta = MAX_MESSAGE_LIFETIME,
+        latency: float = 0.0,
+        jitter: float = 0.0,
+        seed: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if auth not in ("certificate", "sts"):
             raise ValueError("auth skal være 'certificate' eller 'sts'")
@@ -211,13 +217,24 @@ class Simulator:
         self._wsdl: dict[str, bytes] = {}
         self.max_message_lifetime = max_message_lifetime
         self.replays = ReplayCache()
+        #: Seconds added to every SOAP and STS call (not to the WSDL), plus up to ``jitter`` more: DST-like pacing
+        #: (a network round trip and DST's processing) for benchmarks and vendors' CI.
+        self.latency = latency
+        self.jitter = jitter
+        self._rng = random.Random(seed)
+        self._sleep = sleep
         #: Fault injection (see smdb.sim.faults): consulted before and after each call.
         self.fault_plan: FaultPlan | None = None
 
     # ------------------------------------------------------------------ WSGI
+    def _pace(self) -> None:
+        if self.latency > 0 or self.jitter > 0:
+            self._sleep(self.latency + (self._rng.uniform(0, self.jitter) if self.jitter > 0 else 0.0))
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == STS_PATH and self.sts is not None and environ.get("REQUEST_METHOD") == "POST":
+            self._pace()
             length = _content_length(environ)
             if length is None:
                 return self._plain(start_response, "400 Bad Request", b"Content-Length mangler eller er ugyldig")
@@ -246,6 +263,7 @@ class Simulator:
             return self._fault(start_response, SimFault("UGYLDIG_FORESPOERGSEL", "Forespørgslen er for stor"))
         body = environ["wsgi.input"].read(length) if length else b""
         action = environ.get("HTTP_SOAPACTION", "").strip('"')
+        self._pace()
         return self.handle(start_response, service, action, body)
 
     def handle(self, start_response: Callable[..., Any], service: str, action: str, body: bytes) -> Iterable[bytes]:

@@ -109,7 +109,8 @@ class SimServer:
     signs its answers with its own generated certificate (``sim.server_certificate``).
 
     ``request_timeout``: seconds a connection may sit idle or half-sent before it is closed (a half-open request
-    must not hold a thread forever); ``max_connections``: connections served at once.
+    must not hold a thread forever); ``max_connections``: connections served at once; ``latency_ms`` (plus up to
+    ``jitter_ms``): added to every SOAP and STS call, as DST's network and processing would.
     """
 
     def __init__(
@@ -121,6 +122,8 @@ class SimServer:
         auth: str = "certificate",
         request_timeout: float = 30.0,
         max_connections: int = 64,
+        latency_ms: float = 0.0,
+        jitter_ms: float = 0.0,
     ) -> None:
         self.client_credentials = client_credentials or testcert.generate("Testkommune", "29189900")
         self.app = app or Simulator(
@@ -130,6 +133,8 @@ class SimServer:
         )
         if self.app.server_credentials is None:
             self.app.server_credentials = testcert.generate("Danmarks Statistik SMDB-simulator", "10103940")
+        if latency_ms or jitter_ms:
+            self.app.latency, self.app.jitter = latency_ms / 1000, jitter_ms / 1000
         handler = type("_BoundedHandler", (_Handler,), {"timeout": request_timeout})
         server = type("_BoundedServer", (_ThreadingServer,), {"max_connections": max_connections})
         self._server: WSGIServer = make_server(host, port, self.app, server_class=server, handler_class=handler)

@@ -10,6 +10,7 @@ is the typed façade over it.
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import random
@@ -174,6 +175,8 @@ class SoapCaller:
         self._plugins = plugins
         self._services: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._calls: collections.Counter[str] = collections.Counter()
+        self._calls_lock = threading.Lock()
 
     # ------------------------------------------------------------------ plumbing
     def endpoint(self, service: str) -> str:
@@ -253,8 +256,15 @@ class SoapCaller:
     def _log(self, op: Operation, started: float, outcome: str) -> None:
         log.info("%s %.1f ms %s", op.name, (time.perf_counter() - started) * 1000, outcome)
 
+    def call_counts(self) -> dict[str, int]:
+        """SOAP calls made so far by operation, every attempt counted (a retry is a call): what a batch cost."""
+        with self._calls_lock:
+            return dict(self._calls)
+
     def _invoke(self, op: Operation, kwargs: dict[str, Any], end: float) -> Any:
         proxy = self._service(op.service)
+        with self._calls_lock:
+            self._calls[op.name] += 1
         state = self.transport.state
         state.deadline, state.sent, state.verified = end, False, False
         try:
