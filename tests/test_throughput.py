@@ -177,3 +177,9 @@ def test_journal_and_resume_hold_with_workers(sim: SimServer, tmp_path: Path) ->
     resumed = Reporter(client, Journal(tmp_path / "j.db")).report_many(items, workers=4)
     assert resumed.ok
     assert sim.app.store.count("KvalHep") == 8 and sim.app.store.count("ANM") == 8
+
+
+def test_progress_is_a_callback_for_schedulers_and_guis(sim: SimServer) -> None:
+    seen: list[tuple[int, int]] = []
+    Reporter(sim.client()).report_many(batch(3), lambda done, total: seen.append((done, total)), workers=2)
+    assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]

@@ -35,3 +35,23 @@ def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = N
     if skipped:
         stream.write(f"{skipped} forløb {NOT_ATTEMPTED}\n")
     stream.write(summary.text() + "\n")
+
+
+class ProgressBar:
+    """A plain progress bar for terminals, as a progress callback; silent when the stream is not a TTY."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.tty:
+            return
+        width = 30
+        filled = int(width * done / max(total, 1))
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -415,7 +415,7 @@ class Reporter:
     def report_many(
         self,
         forloeb: Sequence[Kontaktforloeb | dict[str, Any]],
-        progress: TextIO | None = None,
+        progress: ProgressCallback | TextIO | None = None,
         *,
         workers: int = 1,
     ) -> Summary:
@@ -429,7 +429,7 @@ class Reporter:
             prepared.append(item if isinstance(item, Kontaktforloeb) else self._parsed(item, i))
         return self._batch(prepared, progress, workers)
 
-    def report_data(self, data: Any, progress: TextIO | None = None, *, workers: int = 1) -> Summary:
+    def report_data(self, data: Any, progress: ProgressCallback | TextIO | None = None, *, workers: int = 1) -> Summary:
         """Report courses given as JSON-like data (one course or a list), as a batch job reads them from a file.
 
         A course that does not even parse (a wrong code, a missing form) is rejected on its own with its
@@ -464,13 +464,15 @@ class Reporter:
                 by_cpr.setdefault(str(course.cpr), []).append(course)
             self._municipal[kommune] = by_cpr
 
-    def _batch(self, items: list[Kontaktforloeb | Outcome], progress: TextIO | None, workers: int = 1) -> Summary:
+    def _batch(
+        self, items: list[Kontaktforloeb | Outcome], progress: ProgressCallback | TextIO | None, workers: int = 1
+    ) -> Summary:
         if workers < 1:
             raise ConfigurationError("workers skal være mindst 1")
         calls_before = self.client.call_counts()
         results: list[Outcome | None] = [item if isinstance(item, Outcome) else None for item in items]
         courses = {i: item for i, item in enumerate(items) if isinstance(item, Kontaktforloeb)}
-        bar = _Progress(len(items), progress) if progress is not None else None
+        notify = _progress_callback(progress)
         done = [len(items) - len(courses)]
         blocked = [0]
         self._municipal, self._written = {}, set()
@@ -495,8 +497,8 @@ class Reporter:
                         blocked[0] = blocked[0] + 1 if outcome.blocking else 0
                     results[i] = outcome
                     done[0] += 1
-                    if bar:
-                        bar.update(done[0])
+                    if notify is not None:
+                        notify(done[0], len(items))
 
         if workers == 1:
             run(sorted(courses))
@@ -508,11 +510,24 @@ class Reporter:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smdb-indberet") as pool:
                 for future in [pool.submit(run, indices) for indices in by_citizen.values()]:
                     future.result()
-        if bar:
-            bar.done()
+        if notify is not None and hasattr(notify, "close"):
+            notify.close()
         after = self.client.call_counts()
         calls = {op: n - calls_before.get(op, 0) for op, n in after.items() if n - calls_before.get(op, 0)}
         return Summary([o for o in results if o is not None], calls)
+
+
+#: Told (courses done, courses in the batch) after each course: for schedulers, GUIs and the CLI's progress bar.
+ProgressCallback = Callable[[int, int], None]
+
+
+def _progress_callback(progress: ProgressCallback | TextIO | None) -> ProgressCallback | None:
+    """A callback as given; a stream (as before) gets the CLI's plain progress bar."""
+    if progress is None or callable(progress):
+        return progress
+    from smdb.output import ProgressBar
+
+    return ProgressBar(progress)
 
 
 LUKKEDE_SKEMAER = (
@@ -529,24 +544,3 @@ def _masked_raw(item: Any) -> str:
             if isinstance(value, str | int):
                 return mask(str(value))
     return "******-****"
-
-
-class _Progress:
-    """A plain progress bar for terminals; silent when the stream is not a TTY."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total = max(total, 1)
-        self.stream = stream
-        self.tty = stream.isatty()
-
-    def update(self, n: int) -> None:
-        if not self.tty:
-            return
-        width = 30
-        filled = int(width * n / self.total)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{self.total}")
-        self.stream.flush()
-
-    def done(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
