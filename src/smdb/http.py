@@ -10,10 +10,13 @@ client alike, so both are bounded the same way.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import ipaddress
+import itertools
 import socket
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -29,6 +32,54 @@ class ResponseTooLarge(requests.exceptions.RequestException):
 
 class DeadlineExceeded(requests.exceptions.ReadTimeout):
     """The whole call took longer than its deadline (a slow drip, or a server that stalls)."""
+
+
+class _Watchdog:
+    """One daemon thread for all calls: at each registered deadline it runs the registered action (shutting a
+    socket down). A thread per call (``threading.Timer``) cost more than the rest of the HTTP layer together."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int]] = []
+        self._active: dict[int, tuple[float, Callable[[], None]]] = {}
+        self._next = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, deadline: float, action: Callable[[], None]) -> int:
+        with self._cond:
+            handle = next(self._next)
+            self._active[handle] = (deadline, action)
+            heapq.heappush(self._heap, (deadline, handle))
+            if len(self._heap) > 2 * len(self._active) + 64:  # drop the entries of calls that ended in time
+                self._heap = [(d, h) for h, (d, _) in self._active.items()]
+                heapq.heapify(self._heap)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="smdb-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+            return handle
+
+    def cancel(self, handle: int) -> None:
+        with self._cond:
+            self._active.pop(handle, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    while self._heap and self._heap[0][1] not in self._active:
+                        heapq.heappop(self._heap)
+                    now = time.monotonic()
+                    if self._heap and self._heap[0][0] <= now:
+                        _, handle = heapq.heappop(self._heap)
+                        _, action = self._active.pop(handle)
+                        break
+                    self._cond.wait(timeout=(self._heap[0][0] - now) if self._heap else 60.0)
+            with contextlib.suppress(Exception):
+                action()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _sock(response: requests.Response) -> socket.socket | None:
@@ -88,13 +139,13 @@ def bounded_request(
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), abort)
-    watchdog.daemon = True
+    watch: int | None = None
     try:
         length = response.headers.get("Content-Length")
         if length is not None and length.strip().isdigit() and int(length) > max_bytes:
             raise ResponseTooLarge(f"svaret er {int(length)} bytes; grænsen er {max_bytes}")
-        watchdog.start()
+        if not getattr(response, "_content_consumed", False):  # a body still to be read from the network
+            watch = _WATCHDOG.schedule(deadline, abort)
         body = bytearray()
         try:
             for chunk in response.iter_content(CHUNK):
@@ -117,7 +168,8 @@ def bounded_request(
         response.close()
         raise
     finally:
-        watchdog.cancel()
+        if watch is not None:
+            _WATCHDOG.cancel(watch)
     return response
 
 
