@@ -271,7 +271,7 @@ def test_cli_interrupted_batch_says_how_to_go_on(
     path = cli_env / "courses.json"
     path.write_text(json.dumps(ex.kontaktforloeb(), default=str))
 
-    def interrupted(self: Reporter, data: Any, progress: Any = None) -> Any:
+    def interrupted(self: Reporter, data: Any, progress: Any = None, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Reporter, "report_data", interrupted)
