@@ -353,26 +353,19 @@ def test_two_offers_at_the_same_tilbud_a_write_that_landed_unseen_is_journaled_a
     """Steps are recognised by a stable key (form + natural key), not by their description: with two
     tilbudstilknytninger at the same tilbud and the first write's answer lost, SMDB holds the first row and the
     journal must say so (it said "failed: ikke gemt; sendes igen", the second step's description being the same)."""
-    from tests.test_security import Mitm
+    from tests.test_security import Mitm, Once
 
     app = Mitm(trusted=[client_creds.certificate], server_credentials=server_creds, today=lambda: TODAY)
     app.requests_seen = []
-    lost = {"n": 0}
-
-    def tamper(op: str, req: bytes, ans: bytes) -> bytes | None:
-        if op == "IndsaetTilbudstilknytning" and lost["n"] == 0:
-            lost["n"] += 1
-            return ans[: len(ans) // 2]  # stored, but the answer is cut off: an unknown outcome
-        return None
-
-    app.tamper = tamper
+    # stored, but the answer is cut off: an unknown outcome
+    app.tamper = lost = Once("IndsaetTilbudstilknytning", lambda ans: ans[: len(ans) // 2])
     data = ex.kontaktforloeb(cpr="0101904322", kommunekode=101)
     data["TILB"][1]["TilbudId"] = data["TILB"][0]["TilbudId"]
     course = Kontaktforloeb.model_validate(data)
     journal = Journal(tmp_path / "j.db")
     with SimServer(app, client_credentials=client_creds) as server:
         outcome = Reporter(server.client(), journal).report(course)
-    assert lost["n"] == 1
+    assert lost.n == 1
     assert outcome.status == "sent", outcome
     assert app.store.count("TILB") == 2
     tilb_steps = [s for s in journal.steps() if "tilbud" in s.step]

@@ -78,6 +78,19 @@ class Mitm(Simulator):
         return [answer]
 
 
+class Once:
+    """A man in the middle who replaces the answer to the first call of ``operation`` (processed by then)."""
+
+    def __init__(self, operation: str, replace: Callable[[bytes], bytes]) -> None:
+        self.operation, self.replace, self.n = operation, replace, 0
+
+    def __call__(self, op: str, req: bytes, ans: bytes) -> bytes | None:
+        if op == self.operation and self.n == 0:
+            self.n += 1
+            return self.replace(ans)
+        return None
+
+
 def mitm_server(client_creds: Credentials, server_creds: Credentials, **kw: Any) -> SimServer:
     app = Mitm(trusted=[client_creds.certificate], server_credentials=server_creds, today=lambda: TODAY, **kw)
     app.requests_seen = []
@@ -132,32 +145,16 @@ def test_an_unverifiable_answer_to_a_write_is_an_unknown_outcome_reconciled_with
     mitm: SimServer,
 ) -> None:
     assert isinstance(mitm.app, Mitm)
-    forged = {"n": 0}
-
-    def tamper(op: str, req: bytes, ans: bytes) -> bytes | None:
-        if op == "IndsaetTilbudstilknytning" and forged["n"] == 0:
-            forged["n"] += 1
-            return strip_security(ans)
-        return None
-
-    mitm.app.tamper = tamper
+    mitm.app.tamper = forged = Once("IndsaetTilbudstilknytning", strip_security)
     outcome = Reporter(mitm.client()).report(course())
-    assert forged["n"] == 1
+    assert forged.n == 1
     assert outcome.status == "sent", outcome
     assert mitm.app.store.count("TILB") == 2  # stored once each, although one answer could not be trusted
 
 
 def test_a_forged_fault_after_a_committed_write_never_causes_a_resend_certificate_mode(mitm: SimServer) -> None:
     assert isinstance(mitm.app, Mitm)
-    forged = {"n": 0}
-
-    def tamper(op: str, req: bytes, ans: bytes) -> bytes | None:
-        if op == "IndsaetTilbudstilknytning" and forged["n"] == 0:
-            forged["n"] += 1
-            return FORGED_FAULT
-        return None
-
-    mitm.app.tamper = tamper
+    mitm.app.tamper = Once("IndsaetTilbudstilknytning", lambda ans: FORGED_FAULT)
     client = mitm.client()
     with pytest.raises(SmdbOutcomeUnknown, match="ikke signeret"):
         f = course()
@@ -182,20 +179,12 @@ def test_a_forged_fault_after_a_committed_write_never_causes_a_resend_sts_mode(
         trusted=[client_creds.certificate], server_credentials=server_creds, today=lambda: TODAY, auth="sts", sts=sts
     )
     app.requests_seen = []
-    forged = {"n": 0}
-
-    def tamper(op: str, req: bytes, ans: bytes) -> bytes | None:
-        if op == "IndsaetTilbudstilknytning" and forged["n"] == 0:
-            forged["n"] += 1
-            return FORGED_FAULT
-        return None
-
-    app.tamper = tamper
+    app.tamper = forged = Once("IndsaetTilbudstilknytning", lambda ans: FORGED_FAULT)
     with SimServer(app, client_credentials=client_creds) as server:
         kwargs: dict[str, Any] = {} if server_cert_configured else {"server_certificates": [], "strict": False}
         outcome = Reporter(server.client(**kwargs)).report(course())
         sent_tilb = sum(1 for op, _ in app.requests_seen if op == "IndsaetTilbudstilknytning")
-    assert forged["n"] == 1
+    assert forged.n == 1
     assert outcome.status == "sent", outcome
     assert app.store.count("TILB") == 2
     assert sent_tilb == 2  # one per offer: the write behind the forged fault was reconciled, not re-sent

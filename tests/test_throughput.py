@@ -183,3 +183,13 @@ def test_progress_is_a_callback_for_schedulers_and_guis(sim: SimServer) -> None:
     seen: list[tuple[int, int]] = []
     Reporter(sim.client()).report_many(batch(3), lambda done, total: seen.append((done, total)), workers=2)
     assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_the_municipality_state_is_not_reused_after_its_batch(sim: SimServer) -> None:
+    reporter = Reporter(sim.client())
+    items = batch(20)
+    reporter.report_many(items)
+    assert reporter._municipal == {}  # fetched at the start of that batch, true only then
+    before = sum(reporter.client.call_counts().values())
+    assert reporter.report(items[1]).status == "already"  # a later single report fetches the citizen afresh
+    assert sum(reporter.client.call_counts().values()) - before == 4

@@ -500,16 +500,20 @@ class Reporter:
                     if notify is not None:
                         notify(done[0], len(items))
 
-        if workers == 1:
-            run(sorted(courses))
-        else:
-            # one task per citizen: a citizen's courses in order, by one worker; citizens in parallel
-            by_citizen: dict[str, list[int]] = {}
-            for i in sorted(courses):
-                by_citizen.setdefault(str(courses[i].cpr), []).append(i)
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smdb-indberet") as pool:
-                for future in [pool.submit(run, indices) for indices in by_citizen.values()]:
-                    future.result()
+        try:
+            if workers == 1:
+                run(sorted(courses))
+            else:
+                # one task per citizen: a citizen's courses in order, by one worker; citizens in parallel
+                by_citizen: dict[str, list[int]] = {}
+                for i in sorted(courses):
+                    by_citizen.setdefault(str(courses[i].cpr), []).append(i)
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smdb-indberet") as pool:
+                    for future in [pool.submit(run, indices) for indices in by_citizen.values()]:
+                        future.result()
+        finally:
+            # the municipality's state is true only at the start of this batch: never reuse it after it
+            self._municipal, self._written = {}, set()
         if notify is not None and hasattr(notify, "close"):
             notify.close()
         after = self.client.call_counts()
