@@ -63,7 +63,8 @@ from smdb.soap.transport import (
 
 log = logging.getLogger("smdb.client")
 
-#: Answers larger than this are refused before they are read (a whole municipality's HentAnmodninger is a few MB).
+#: Answers larger than this are refused: announced, or counted while streaming (a whole municipality's
+#: HentAnmodninger is a few MB).
 MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 
 
@@ -127,7 +128,13 @@ class SoapCaller:
         self._sleep = sleep
         self._wsdl_dir = wsdl_dir
         self._wsdl_url = wsdl_url
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # one pooled connection per concurrent worker (requests keeps 10; more workers would reconnect per call)
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self.session = session
         # requests re-reads proxy variables from the environment on every request (a measurable share of a
         # call); read them once here instead, honouring NO_PROXY for this host and a CA bundle from the env.
         self.session.trust_env = False
