@@ -202,7 +202,7 @@ class _Hash:
         self.content_hash = row[0]
 
 
-@pytest.mark.parametrize("workers", [1, 4])
+@pytest.mark.parametrize("workers", [pytest.param(1, marks=pytest.mark.heavy), 4])
 def test_batch_of_100_under_10_percent_faults(
     faulty: SimServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: int
 ) -> None:
