@@ -684,3 +684,25 @@ def test_sim_serve_vv_logs_no_full_cpr(tmp_path: Path, monkeypatch: pytest.Monke
     leaked = [m.group(0) for m in CPR_IN_TEXT.finditer(err)]
     assert leaked == [], leaked[:3]
     assert "0101904322" not in err and "0202804321" not in err
+
+
+def test_the_journal_key_can_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = os.urandom(32)
+    monkeypatch.setenv("SMDB_JOURNAL_KEY", key.hex())
+    journal = Journal(tmp_path / "j.db")
+    assert (
+        journal.course_key("0101904322", 101, "2025-01-02")
+        == hmac.new(key, b"0101904322|101|2025-01-02", hashlib.sha256).hexdigest()[:32]
+    )
+    journal.close()
+    monkeypatch.setenv("SMDB_JOURNAL_KEY", "abcd")
+    with pytest.raises(NotAJournal, match="for kort"):
+        Journal(tmp_path / "k.db")
+
+
+def test_configuration_and_certificate_files_must_be_regular_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", "/dev/urandom", "whoami"]) == 2
+    assert main(["--env", "local", "--endpoint", "http://127.0.0.1:1", "--cert", "/dev/urandom", "whoami"]) == 2
+    assert capsys.readouterr().err.count("ikke en almindelig fil") == 2

@@ -193,3 +193,23 @@ def test_the_municipality_state_is_not_reused_after_its_batch(sim: SimServer) ->
     before = sum(reporter.client.call_counts().values())
     assert reporter.report(items[1]).status == "already"  # a later single report fetches the citizen afresh
     assert sum(reporter.client.call_counts().values()) - before == 4
+
+
+def test_a_service_that_refuses_the_municipal_search_falls_back_to_per_citizen(
+    client_creds: Credentials, server_creds: Credentials
+) -> None:
+    """service-contract.md: should DST refuse KommuneKode for a form's Hent, the workflow fetches per citizen."""
+    from smdb.sim.app import SimFault
+
+    class Strict(Simulator):
+        def _hent_form(self, spec: Any, args: dict[str, Any]) -> dict[str, Any]:
+            if spec.hent != "HentAnmodninger" and (args.get("Soegning") or {}).get("KommuneKode") is not None:
+                raise SimFault("UGYLDIG_FORESPOERGSEL", "KommuneKode kan ikke bruges her")
+            return super()._hent_form(spec, args)
+
+    app = Strict(trusted=[client_creds.certificate], server_credentials=server_creds, today=lambda: TODAY)
+    with SimServer(app, client_credentials=client_creds) as sim:
+        summary = Reporter(sim.client()).report_many(batch(20))
+    assert summary.count("sent") == 20
+    assert summary.calls["HentIvaerksaettelser"] == 1  # the refused municipal fetch (a verdict: not retried)
+    assert summary.calls["HentAnmodninger"] == 20  # then per citizen
