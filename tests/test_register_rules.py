@@ -9,7 +9,7 @@ import pytest
 
 from smdb import eksempler as ex
 from smdb.client import SmdbClient
-from smdb.errors import SmdbFault
+from smdb.errors import SmdbFault, ValidationFailed
 from smdb.forms import Form, id_element
 from smdb.models import Indskrivningsforloeb, Kontaktforloeb
 from smdb.reporting import Reporter
@@ -75,7 +75,23 @@ def _asi_without_reference(c: SmdbClient) -> None:
     c.indsaet_asi({"AsiDato": date(2019, 3, 1), "AsiData": "<asi/>"})
 
 
+def _unknown_tilbud(c: SmdbClient) -> None:
+    r = c.indsaet_ivaerksaettelse(course())
+    assert r.ivaerksaettelse_id is not None
+    stranger = course().tilbud[0].model_copy(update={"tilbud_id": 4242})
+    c.indsaet_tilbudstilknytning(stranger, r.ivaerksaettelse_id, validate_first=False)
+
+
+def _unknown_country(c: SmdbClient) -> None:
+    f = course()
+    assert f.ivaerksaettelse is not None
+    iv = f.ivaerksaettelse.model_copy(update={"statsborgerskab": "1234"})
+    c.indsaet_ivaerksaettelse(f.model_copy(update={"ivaerksaettelse": iv}), validate_first=False)
+
+
 CASES: dict[str, Callable[[SmdbClient], None]] = {
+    "tilbud_findes": _unknown_tilbud,
+    "land_findes": _unknown_country,
     "id_findes": _unknown_id,
     "id_i_forloebet": _other_course,
     "kommunekode_angivet": _no_kommunekode,
@@ -101,3 +117,27 @@ def test_register_rule_is_refused_by_the_simulator(client: SmdbClient, code: str
         CASES[code](client)
     assert (exc.value.code, exc.value.rule) == (rule.fejlkode, rule.afsnit)
     assert rule.beskrivelse in exc.value.message
+
+
+def test_unknown_lookups_are_refused_locally_before_anything_is_sent(client: SmdbClient) -> None:
+    """§1.2: fetch the lookup lists first; an unknown TilbudId or landekode is the municipality's to fix, at once."""
+    f = course()
+    assert f.ivaerksaettelse is not None
+    bad = f.model_copy(
+        update={
+            "tilbud": [f.tilbud[0].model_copy(update={"tilbud_id": 4242}), f.tilbud[1]],
+            "ivaerksaettelse": f.ivaerksaettelse.model_copy(update={"statsborgerskab": "1234"}),
+        }
+    )
+    outcome = Reporter(client).report(bad)
+    assert outcome.status == "rejected_local"
+    assert sorted(v.code for v in outcome.violations) == ["land_findes", "tilbud_findes"]
+    writes = {op: n for op, n in client.call_counts().items() if not op.startswith("Hent")}
+    assert writes == {}
+    assert Reporter(client).report(course("0202804321")).status == "sent"
+    counts = client.call_counts()
+    assert counts["HentAlleTilbud"] == 1 and counts["HentLandeliste"] == 1  # cached for the client's run
+    (stored,) = client.hent_forloeb("0202804321", 101)
+    assert stored.ivaerksaettelse is not None and stored.ivaerksaettelse.smdb_id is not None
+    with pytest.raises(ValidationFailed, match="tilbud_findes"):
+        client.indsaet_tilbudstilknytning(bad.tilbud[0], stored.ivaerksaettelse.smdb_id)

@@ -10,6 +10,7 @@ what SMDB holds and whether a change may be made, in :mod:`smdb.register`; the s
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -39,7 +40,7 @@ from smdb.models import (
     Udskrivning,
     Ydelse,
 )
-from smdb.register import Hentet, aendringens_brud, saml_forloeb
+from smdb.register import Hentet, aendringens_brud, saml_forloeb, ukendte_henvisninger
 from smdb.rules import validate
 from smdb.soap import mapping
 from smdb.soap.caller import DEFAULT_DEADLINE, MAX_RESPONSE_BYTES, SoapCaller
@@ -143,6 +144,8 @@ class SmdbClient:
         self.base_url, self.api_version, self.credentials = self.soap.base_url, self.soap.api_version, credentials
         self.session, self.transport, self.sts_provider = self.soap.session, self.soap.transport, self.soap.sts_provider
         self.auth, self.deadline, self.retries = self.soap.auth, self.soap.deadline, self.soap.retries
+        self._opslag: tuple[frozenset[int], frozenset[str]] | None = None
+        self._opslag_lock = threading.Lock()
 
     def endpoint(self, service: str) -> str:
         return self.soap.endpoint(service)
@@ -236,6 +239,21 @@ class SmdbClient:
     def hent_landeliste(self) -> list[dict[str, Any]]:
         return self.hent_opslag("HentLandeliste")
 
+    def opslag(self) -> tuple[frozenset[int], frozenset[str]]:
+        """The TilbudIds of HentAlleTilbud and the LandeKoder of HentLandeliste, fetched once per client (a run)."""
+        with self._opslag_lock:
+            if self._opslag is None:
+                tilbud = frozenset(int(t["TilbudId"]) for t in self.hent_alle_tilbud())
+                lande = frozenset(str(land["LandeKode"]) for land in self.hent_landeliste())
+                self._opslag = (tilbud, lande)
+            return self._opslag
+
+    def kontroller_henvisninger(self, records: list[SmdbModel]) -> None:
+        """Raise ValidationFailed for a TilbudId or landekode that SMDB's lookup lists do not hold (nothing sent)."""
+        nye = ukendte_henvisninger(records, *self.opslag()) if records else []
+        if nye:
+            raise ValidationFailed(nye)
+
     def hent_forloeb(self, cpr: str, kommunekode: int | None = None) -> list[Kontaktforloeb]:
         """Every stored course of a citizen (in the municipality), assembled from the four Hent* calls."""
         anm = self.hent_anmodninger(cpr=cpr, kommunekode=kommunekode)
@@ -287,6 +305,7 @@ class SmdbClient:
                 if forloeb.ivaerksaettelse is not None:
                     nyt = nyt.med_skema(forloeb.ivaerksaettelse)
             self._kontroller(nyt, foer, alle)
+            self.kontroller_henvisninger([forloeb.ivaerksaettelse] if forloeb.ivaerksaettelse else [])
         payload: dict[str, Any] = {FORMS[Form.ANM].wire_name: mapping.to_wire(anm)}
         if forloeb.ivaerksaettelse is not None:
             iv = forloeb.with_derived().ivaerksaettelse or forloeb.ivaerksaettelse
@@ -304,6 +323,7 @@ class SmdbClient:
         if validate_first:
             foer, alle = self._forloeb_med(parent, parent_id)
             self._kontroller(merged(foer), foer, alle)
+            self.kontroller_henvisninger([record])
         return self.indsaet(record, parent_id)
 
     def indsaet_tilbudstilknytning(

@@ -25,10 +25,12 @@ from smdb.models import (
     Ivaerksaettelse,
     Kontaktforloeb,
     KvalHep,
+    SmdbModel,
     Tilbudstilknytning,
     Udskrivning,
 )
 from smdb.rules import Violation, nye_brud
+from smdb.rules.register import LAND_FINDES, TILBUD_FINDES
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -93,4 +95,24 @@ def saml_forloeb(
             "AFSL": a.afslutning,
         }
         out.append(Kontaktforloeb.model_validate(data))
+    return out
+
+
+def ukendte_henvisninger(
+    records: list[SmdbModel], tilbud_ids: frozenset[int], landekoder: frozenset[str]
+) -> list[Violation]:
+    """The references to SMDB's lookup lists (§1.2: fetch first, "som bruges som opslag") that the lists do not
+    hold: a TilbudId not in HentAlleTilbud, a statsborgerskab not in HentLandeliste (99 = Uoplyst is always valid).
+    SMDB refuses them (REFERENCE); checked before sending so that the municipality hears it at once."""
+    out: list[Violation] = []
+    for record in records:
+        if isinstance(record, Tilbudstilknytning) and record.tilbud_id not in tilbud_ids:
+            rule = TILBUD_FINDES
+            out.append(
+                Violation(rule.afsnit, ("1-TILB",), rule.kode, f"TilbudId {record.tilbud_id}: {rule.beskrivelse}")
+            )
+        if isinstance(record, Ivaerksaettelse) and record.statsborgerskab not in (None, "99", *landekoder):
+            rule = LAND_FINDES
+            code = record.statsborgerskab
+            out.append(Violation(rule.afsnit, ("10-IVÆR",), rule.kode, f"Landekode {code}: {rule.beskrivelse}"))
     return out

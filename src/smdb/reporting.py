@@ -33,8 +33,8 @@ from smdb.errors import (
 )
 from smdb.forms import Form
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
-from smdb.models import Kontaktforloeb, SmdbModel
-from smdb.register import aendringens_brud, saml_forloeb
+from smdb.models import Ivaerksaettelse, Kontaktforloeb, SmdbModel, Tilbudstilknytning
+from smdb.register import aendringens_brud, saml_forloeb, ukendte_henvisninger
 from smdb.rules import Violation, parse
 
 log = logging.getLogger("smdb.reporting")
@@ -330,6 +330,11 @@ class Reporter:
                 steps, refusal = plan(forloeb, stored)
                 if refusal:
                     return Outcome(index, masked, OutcomeStatus.REFUSED, sent, reason=refusal)
+                unknown_refs = self._references(steps)
+                if unknown_refs:
+                    if not self.dry_run:
+                        self.journal.set_course(key, chash, REJECTED)
+                    return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, unknown_refs)
                 if unresolved:
                     self._resolve(unresolved, steps, own, sent)
                     unresolved = []
@@ -360,6 +365,20 @@ class Reporter:
             self.journal.set_course(key, chash, FAILED)
             blocking = isinstance(exc, SmdbUnavailable | SecurityError | StsError | SmdbSecurityFault)
             return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=str(exc), blocking=blocking)
+
+    def _references(self, steps: list[Step]) -> list[Violation]:
+        """TilbudIds and landekoder the steps would send that SMDB's lookup lists do not hold (the lists are fetched
+        once per client, and only when something is to be sent)."""
+        records: list[SmdbModel] = []
+        for step in steps:
+            if isinstance(step.record, Kontaktforloeb):
+                if step.record.ivaerksaettelse is not None:
+                    records.append(step.record.ivaerksaettelse)
+            else:
+                records.append(step.record)
+        if not any(isinstance(r, Tilbudstilknytning | Ivaerksaettelse) for r in records):
+            return []
+        return ukendte_henvisninger(records, *self.client.opslag())
 
     @staticmethod
     def _ids(stored: Kontaktforloeb | None) -> dict[Form, int]:

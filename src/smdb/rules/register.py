@@ -72,3 +72,15 @@ ASI_FOER_2019 = register_regel(
 ASI_HENVISNING = register_regel(
     "asi_henvisning", "6.2", REFERENCE, "ASI skal henvise til en anmodning eller en indskrivning."
 )
+TILBUD_FINDES = register_regel(
+    "tilbud_findes",
+    "1.2",
+    REFERENCE,
+    "[1-TILB] TilbudId skal være et tilbud i SMDB's tilbudsregister (HentAlleTilbud).",
+)
+LAND_FINDES = register_regel(
+    "land_findes",
+    "1.2",
+    REFERENCE,
+    "[10-IVÆR] PersonStatsborgerskabKode skal være en landekode fra HentLandeliste eller 99 (Uoplyst).",
+)

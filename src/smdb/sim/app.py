@@ -71,8 +71,10 @@ MAX_REQUEST = 5 * 1024 * 1024
 _PATH = re.compile(r"^/smdbwebservice/api/external/(v0|v1)/(securehentdata|secureindsaetdata|securetokentest)\.svc$")
 _SVC_BY_PATH = {s.path: key for key, s in SERVICES.items()}
 
-#: An excerpt of the lookup lists, enough for demos and tests.
+#: The simulator's lookup lists: a register of treatment offers across several municipalities (fictional names,
+#: DST's shape) and the countries the tests and demos use. Ids outside them are refused (REFERENCE), as SMDB does.
 TILBUD = [
+    {"TilbudId": 1000, "TilbudNavn": "Rusmiddelcenter København, modtagelse", "Postnummer": "2200", "KommuneKode": 101},
     {
         "TilbudId": 1001,
         "TilbudNavn": "Rusmiddelcenter København, substitution",
@@ -83,6 +85,12 @@ TILBUD = [
     {"TilbudId": 1003, "TilbudNavn": "Behandlingscenter Aarhus, døgn", "Postnummer": "8000", "KommuneKode": 751},
     {"TilbudId": 1004, "TilbudNavn": "Misbrugscenter Odense", "Postnummer": "5000", "KommuneKode": 461},
     {"TilbudId": 1005, "TilbudNavn": "Rusmiddelcenter Frederiksberg", "Postnummer": "2000", "KommuneKode": 147},
+    {"TilbudId": 1006, "TilbudNavn": "Rusmiddelcenter Frederiksberg, unge", "Postnummer": "2000", "KommuneKode": 147},
+    {"TilbudId": 1007, "TilbudNavn": "Behandlingscenter Aalborg", "Postnummer": "9000", "KommuneKode": 851},
+    {"TilbudId": 1008, "TilbudNavn": "Rusmiddelcenter Esbjerg", "Postnummer": "6700", "KommuneKode": 561},
+    {"TilbudId": 1009, "TilbudNavn": "Privat døgnbehandling (frit valg)", "Postnummer": "4000", "KommuneKode": 265},
+    {"TilbudId": 1010, "TilbudNavn": "Misbrugscenter Vejle", "Postnummer": "7100", "KommuneKode": 630},
+    {"TilbudId": 1011, "TilbudNavn": "Rusmiddelcenter Helsingør", "Postnummer": "3000", "KommuneKode": 217},
 ]
 LANDE = [
     {"LandeKode": "5100", "LandeNavn": "Danmark"},
@@ -91,6 +99,8 @@ LANDE = [
     {"LandeKode": "5180", "LandeNavn": "Tyskland"},
     {"LandeKode": "5902", "LandeNavn": "Grønland"},
 ]
+_TILBUD_IDS = {int(str(t["TilbudId"])) for t in TILBUD}
+_LANDEKODER = {str(land["LandeKode"]) for land in LANDE}
 YDELSESPAKKER = [
     {"YdelsespakkeKode": "01", "YdelsespakkeNavn": "Individuel samtale"},
     {"YdelsespakkeKode": "02", "YdelsespakkeNavn": "Gruppeforløb"},
@@ -553,6 +563,8 @@ class Simulator:
         )
         if anm.kommunekode is None:
             raise _refuse(rr.KOMMUNEKODE_ANGIVET)
+        if iv is not None and iv.statsborgerskab not in (None, "99", *_LANDEKODER):
+            raise _refuse(rr.LAND_FINDES, f"PersonStatsborgerskabKode {iv.statsborgerskab}")
         with self.store.transaction():
             before: Kontaktforloeb | None = None
             if anm.smdb_id is not None:
@@ -604,6 +616,8 @@ class Simulator:
     def _op_IndsaetTilbudstilknytning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         data = args["Tilbudstilknytning"]
         t: Tilbudstilknytning = _parse(Tilbudstilknytning, data)
+        if t.tilbud_id not in _TILBUD_IDS:
+            raise _refuse(rr.TILBUD_FINDES, f"TilbudId {t.tilbud_id}")
         return self._attach(
             "TILB",
             t,
