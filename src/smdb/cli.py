@@ -198,13 +198,18 @@ def make_client(args: argparse.Namespace) -> Any:
 
 # ----------------------------------------------------------------------------- commands
 def cmd_validate(args: argparse.Namespace) -> int:
-    from smdb.rules import parse_and_validate
+    from smdb.rules import parse_validate_and_warn
 
     data = read_json(args.file)
-    _, violations = parse_and_validate(data, today=args.today)
+    # warnings never change the exit code: the data is accepted, the municipality decides
+    _, violations, warnings_ = parse_validate_and_warn(data, today=args.today)
     if args.format == "json":
         json.dump(
-            {"valid": not violations, "violations": [v.to_dict() for v in violations]},
+            {
+                "valid": not violations,
+                "violations": [v.to_dict() for v in violations],
+                "warnings": [w.to_dict() for w in warnings_],
+            },
             sys.stdout,
             ensure_ascii=False,
             indent=2,
@@ -213,8 +218,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         for v in violations:
             print(str(v))
+        for w in warnings_:
+            print(f"advarsel: {w}")
         n = len(data) if isinstance(data, list) else 1
-        print(f"{n} forløb kontrolleret: " + ("ingen regelbrud" if not violations else f"{len(violations)} regelbrud"))
+        result = "ingen regelbrud" if not violations else f"{len(violations)} regelbrud"
+        print(f"{n} forløb kontrolleret: {result}" + (f", {len(warnings_)} advarsler" if warnings_ else ""))
     return EXIT_VIOLATIONS if violations else EXIT_OK
 
 

@@ -30,7 +30,7 @@ EN_AABEN_ANMODNING = regel(
     "Inden for samme myndighedskommune må en borger højst have én anmodning uden afslutning (ét aktivt forløb).",
 )
 
-__all__ = ["REGLER", "Regel", "Violation", "parse", "parse_and_validate", "validate"]
+__all__ = ["REGLER", "Regel", "Violation", "parse", "parse_and_validate", "parse_validate_and_warn", "validate"]
 
 
 def validate(forloeb: Forloeb | Sequence[Forloeb], today: date | None = None) -> list[Violation]:
@@ -97,6 +97,17 @@ def parse(data: Any, index: int | None = None) -> tuple[Forloeb | None, list[Vio
 
 def parse_and_validate(data: Any, today: date | None = None) -> tuple[list[Forloeb], list[Violation]]:
     """Parse a course or a list of courses and validate those that parse. Nothing raises for bad data."""
+    parsed, violations, _ = parse_validate_and_warn(data, today, warn=False)
+    return parsed, violations
+
+
+def parse_validate_and_warn(
+    data: Any, today: date | None = None, *, warn: bool = True
+) -> tuple[list[Forloeb], list[Violation], list[Violation]]:
+    """:func:`parse_and_validate`, plus the warnings (:mod:`smdb.rules.advarsler`) of the courses that parse, with
+    the indices of ``data``. Warnings never make data invalid."""
+    from smdb.rules.advarsler import advarsler
+
     single = not isinstance(data, list)
     raw = [data] if single else data
     parsed: list[Forloeb] = []
@@ -108,13 +119,17 @@ def parse_and_validate(data: Any, today: date | None = None) -> tuple[list[Forlo
         if f is not None:
             parsed.append(f)
             idx_map.append(i)
+    warnings: list[Violation] = []
     if single:
         violations.extend(validate(parsed[0], today) if parsed else [])
+        warnings.extend(advarsler(parsed[0], today) if parsed and warn else [])
     else:
         for v in validate(parsed, today):
             orig = idx_map[v.forloeb] if v.forloeb is not None else None
             violations.append(Violation(v.rule, v.fields, v.code, v.message, orig))
-    return parsed, violations
+        for w in advarsler(parsed, today) if warn else []:
+            warnings.append(Violation(w.rule, w.fields, w.code, w.message, idx_map[w.forloeb or 0]))
+    return parsed, violations, warnings
 
 
 def nye_brud(

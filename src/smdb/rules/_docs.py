@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from smdb.rules import REGLER
+from smdb.rules.advarsler import ADVARSLER
 from smdb.rules.register import REGISTER_REGLER
 
 HEADER = """# Business rules
@@ -55,6 +56,18 @@ simulator answers each with the fault code given and the rule's section in `Rege
 """
 
 
+WARNINGS_HEADER = """
+## Warnings
+
+Likely readings of the specification that it does not state as rules (`smdb.rules.advarsler`). `smdb validate`
+prints them (`advarsel: …`; JSON `"warnings": [...]` in the shape of the violations) and `parse_validate_and_warn`
+returns them; they never make data invalid and never stop a report.
+
+| Section | Felt-IDs | Code | Warning | Test |
+|---|---|---|---|---|
+"""
+
+
 def _key(section: str) -> tuple[int, ...]:
     return tuple(int(p) for p in section.split("."))
 
@@ -71,7 +84,22 @@ def render() -> str:
         f"| `test_register_rules.py::test_register_rule_is_refused_by_the_simulator[{r.kode}]` |"
         for r in sorted(REGISTER_REGLER.values(), key=lambda r: (_key(r.afsnit), r.kode))
     ]
-    return HEADER + "\n".join(rows) + "\n" + REGISTER_HEADER + "\n".join(register) + "\n"
+    warnings = [
+        f"| {r.afsnit} | {', '.join(r.felter)} | `{r.kode}` | {r.beskrivelse} "
+        f"| `test_advarsler.py::test_warning_is_raised_and_is_not_a_violation[{r.kode}]` |"
+        for r in sorted(ADVARSLER.values(), key=lambda r: (_key(r.afsnit), r.kode))
+    ]
+    return (
+        HEADER
+        + "\n".join(rows)
+        + "\n"
+        + REGISTER_HEADER
+        + "\n".join(register)
+        + "\n"
+        + WARNINGS_HEADER
+        + "\n".join(warnings)
+        + "\n"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
