@@ -508,3 +508,46 @@ def test_corrected_anmodningsdato_with_known_id_is_sent_as_a_correction(sim: Sim
     refused = r.report(Kontaktforloeb.model_validate(corrected))
     assert refused.status == "rejected_local"
     assert [v.code for v in refused.violations] == ["en_aaben_anmodning"]
+
+
+def test_sigterm_stops_indberet_with_its_summary_and_a_rerun_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scheduler's SIGTERM is handled like Ctrl-C: courses under way finish, the summary of what was done is
+    printed (the rest not attempted), exit 130; the re-run sends only what is missing."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.processes import sim_serve
+
+    assert main(["sim", "cert", "--out", str(tmp_path)]) == 0
+    items = [ex.kontaktforloeb(cpr=f"{1 + i:02d}0190{4000 + i:04d}", kommunekode=101) for i in range(8)]
+    (tmp_path / "in.json").write_text(json.dumps(items, default=str))
+    with sim_serve(tmp_path, monkeypatch, "--latency", "100"):
+        command = [
+            sys.executable,
+            "-m",
+            "smdb",
+            "indberet",
+            str(tmp_path / "in.json"),
+            "--today",
+            "2025-06-01",
+            "--workers",
+            "1",
+            "--journal",
+            str(tmp_path / "j.db"),
+        ]
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)  # a course or two in (each is 5–9 calls of 100 ms)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, (out, err)
+        assert "afbrudt" in err and "Traceback" not in err
+        assert "ikke forsøgt: kørslen blev afbrudt" in out
+        rerun = subprocess.run([*command, "--format", "json"], capture_output=True, text=True, timeout=120)
+        summary = json.loads(rerun.stdout)
+        assert rerun.returncode == 0, rerun.stderr
+        assert summary["sent"] + summary["already_reported"] == 8 and summary["failed"] == 0
+        assert summary["already_reported"] >= 1  # what the interrupted run sent is not sent again

@@ -244,7 +244,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_indberet(args: argparse.Namespace) -> int:
     from smdb.journal import Journal
     from smdb.output import print_summary
-    from smdb.reporting import Reporter
+    from smdb.reporting import BatchInterrupted, Reporter
 
     data = read_json(args.file)
     client = make_client(args)
@@ -252,7 +252,11 @@ def cmd_indberet(args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= 64:
         raise UsageError("--workers skal være mellem 1 og 64")
     reporter = Reporter(client, journal, dry_run=args.dry_run)
-    summary = reporter.report_data(data, progress=sys.stderr, workers=args.workers)
+    try:
+        summary = reporter.report_data(data, progress=sys.stderr, workers=args.workers)
+    except BatchInterrupted as stopped:  # say what was done before stopping, then stop like any interruption
+        print_summary(stopped.summary, args.format)
+        raise KeyboardInterrupt from None
     print_summary(summary, args.format)
     return EXIT_OK if summary.ok else EXIT_VIOLATIONS
 
@@ -660,7 +664,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (a scheduler stopping the job) is handled like Ctrl-C: the summary of what was done, exit 130."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+    import threading
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.verbose:

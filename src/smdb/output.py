@@ -6,11 +6,12 @@ so a scheduler or GUI using the library gets data, never text on its stdout.
 
 from __future__ import annotations
 
+import collections
 import json
 import sys
 from typing import TextIO
 
-from smdb.reporting import NOT_ATTEMPTED, OutcomeStatus, Summary
+from smdb.reporting import OutcomeStatus, Summary
 
 
 def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = None) -> None:
@@ -19,10 +20,10 @@ def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = N
         json.dump(summary.to_dict(), stream, ensure_ascii=False, indent=2)
         stream.write("\n")
         return
-    skipped = 0
+    skipped: collections.Counter[str] = collections.Counter()
     for o in summary.outcomes:
-        if o.status is OutcomeStatus.NOT_ATTEMPTED:
-            skipped += 1
+        if o.status is OutcomeStatus.NOT_ATTEMPTED:  # one line per reason, not one block per course
+            skipped[o.reason or ""] += 1
             continue
         line = f"forløb {o.index} ({o.cpr_masked}): {o.status}"
         if o.sent:
@@ -32,8 +33,8 @@ def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = N
             stream.write(f"    {v.tekst(kode=False)}\n")
         if o.reason and o.status not in (OutcomeStatus.SENT, OutcomeStatus.ALREADY):
             stream.write(f"    {o.reason}\n")
-    if skipped:
-        stream.write(f"{skipped} forløb {NOT_ATTEMPTED}\n")
+    for reason, n in skipped.items():
+        stream.write(f"{n} forløb {reason}\n")
     stream.write(summary.text() + "\n")
 
 

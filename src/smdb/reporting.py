@@ -47,6 +47,7 @@ MAX_RECONCILE = 3
 #: the rest would fail the same way, slowly, and a re-run resumes where it stopped.
 STOP_AFTER_UNAVAILABLE = 5
 NOT_ATTEMPTED = "ikke forsøgt: kørslen stoppede, fordi SMDB ikke kunne bruges; kør igen – intet sendes to gange"
+AFBRUDT = "ikke forsøgt: kørslen blev afbrudt; kør igen – intet sendes to gange"
 
 
 MANUEL_SLETNING = (
@@ -501,16 +502,19 @@ class Reporter:
             log.info("kommunens samlede status kunne ikke hentes (%s); henter pr. borger", type(exc).__name__)
             self._municipal = {}
 
+        interrupted = threading.Event()
+
         def run(indices: list[int]) -> None:
             for i in indices:
                 item = courses[i]
                 with self._lock:
                     stop = bool(self.stop_after_unavailable) and blocked[0] >= self.stop_after_unavailable
-                outcome = (
-                    Outcome(i, mask(item.cpr), OutcomeStatus.NOT_ATTEMPTED, reason=NOT_ATTEMPTED)
-                    if stop
-                    else self.report(item, i)
-                )
+                if interrupted.is_set():
+                    outcome = Outcome(i, mask(item.cpr), OutcomeStatus.NOT_ATTEMPTED, reason=AFBRUDT)
+                elif stop:
+                    outcome = Outcome(i, mask(item.cpr), OutcomeStatus.NOT_ATTEMPTED, reason=NOT_ATTEMPTED)
+                else:
+                    outcome = self.report(item, i)
                 with self._lock:
                     if not stop:
                         blocked[0] = blocked[0] + 1 if outcome.blocking else 0
@@ -528,16 +532,39 @@ class Reporter:
                 for i in sorted(courses):
                     by_citizen.setdefault(str(courses[i].cpr), []).append(i)
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smdb-indberet") as pool:
-                    for future in [pool.submit(run, indices) for indices in by_citizen.values()]:
-                        future.result()
+                    futures = [pool.submit(run, indices) for indices in by_citizen.values()]
+                    try:
+                        for future in futures:
+                            future.result()
+                    except KeyboardInterrupt:
+                        interrupted.set()  # courses under way finish (at-most-once holds); no new one starts
+                        raise
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: say what was done before stopping; what was not is reported again on a re-run
+            interrupted.set()
+            for i, item in courses.items():
+                if results[i] is None:
+                    results[i] = Outcome(i, mask(item.cpr), OutcomeStatus.NOT_ATTEMPTED, reason=AFBRUDT)
+            raise BatchInterrupted(self._summary(results, calls_before)) from None
         finally:
             # the municipality's state is true only at the start of this batch: never reuse it after it
             self._municipal, self._written = {}, set()
-        if notify is not None and hasattr(notify, "close"):
-            notify.close()
+            if notify is not None and hasattr(notify, "close"):
+                notify.close()
+        return self._summary(results, calls_before)
+
+    def _summary(self, results: list[Outcome | None], calls_before: dict[str, int]) -> Summary:
         after = self.client.call_counts()
         calls = {op: n - calls_before.get(op, 0) for op, n in after.items() if n - calls_before.get(op, 0)}
         return Summary([o for o in results if o is not None], calls)
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C or SIGTERM; ``summary`` says what it did (the rest is ``not_attempted``)."""
+
+    def __init__(self, summary: Summary) -> None:
+        super().__init__("afbrudt")
+        self.summary = summary
 
 
 #: Told (courses done, courses in the batch) after each course: for schedulers, GUIs and the CLI's progress bar.
