@@ -158,3 +158,16 @@ def test_certificate_problems_are_configuration_errors(
     assert main(["whoami"]) == 2
     err = capsys.readouterr().err
     assert "forkert adgangskode" in err and "rigtig" not in err and "Traceback" not in err
+
+
+def test_a_utf8_bom_is_accepted_and_the_version_is_shown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """.NET exports start UTF-8 files with a BOM; `smdb --version` says which library a script runs."""
+    from smdb import __version__
+
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(ex.kontaktforloeb(), default=str).encode())
+    assert main(["validate", str(path), "--today", "2025-06-01"]) == 0
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert f"smdb-client {__version__}" in capsys.readouterr().out

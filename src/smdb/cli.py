@@ -55,9 +55,9 @@ def read_json(path: str) -> Any:
     """Read a JSON file (``-`` for stdin) with errors that say where, never a traceback."""
     try:
         if path == "-":
-            text = sys.stdin.read(MAX_INPUT_BYTES + 1)
+            text = sys.stdin.read(MAX_INPUT_BYTES + 1).removeprefix("\ufeff")
         else:
-            text = read_capped(path, MAX_INPUT_BYTES).decode("utf-8")
+            text = read_capped(path, MAX_INPUT_BYTES).decode("utf-8-sig")  # a BOM, as .NET exports write it
     except UnsafeFile as exc:
         raise UsageError(str(exc)) from None
     except FileNotFoundError:
@@ -89,7 +89,7 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     path = args.config or os.environ.get("SMDB_CONFIG")
     if path:
         try:
-            cfg.update(tomllib.loads(read_capped(path, 1024 * 1024).decode("utf-8")).get("smdb", {}))
+            cfg.update(tomllib.loads(read_capped(path, 1024 * 1024).decode("utf-8-sig")).get("smdb", {}))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise UsageError(f"konfigurationsfilen {path} kan ikke læses: {exc}") from None
     env_map = {
@@ -531,7 +531,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
+    from smdb import __version__
+
     p = argparse.ArgumentParser(prog="smdb", description="Indberetning til Stofmisbrugsdatabasen (SMDB)")
+    p.add_argument("--version", action="version", version=f"smdb-client {__version__}")
     p.add_argument("--config", help="TOML-fil med en [smdb]-sektion (eller SMDB_CONFIG)")
     p.add_argument("--env", choices=["local", "preprod", "prod"], help="miljø (SMDB_ENV); standard preprod")
     p.add_argument("--endpoint", help="eksplicit adresse, fx simulatorens (SMDB_ENDPOINT)")
