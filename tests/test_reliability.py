@@ -91,8 +91,9 @@ def test_each_fault_kind_is_survived_without_duplicates(faulty: SimServer, kind:
     faulty.app.fault_plan = FaultPlan(rate=0.5, seed=7, kinds=[kind], slow_seconds=0.4)
     client = fast_client(faulty)
     items = courses(6)
-    # three workers: every fault kind is also survived with citizens reported in parallel
-    summaries = report_until_done(Reporter(client, Journal(None)), items, workers=3)
+    # one worker: at a 50 % fault rate the seeded plan must meet the calls in a fixed order to be deterministic
+    # (threads would make it pass or fail by chance); the fault batches cover the same promises with workers
+    summaries = report_until_done(Reporter(client, Journal(None)), items)
     faulty.app.fault_plan = None
     assert summaries[-1].ok, summaries[-1].to_dict()
     assert_register_matches(faulty, client, items)
