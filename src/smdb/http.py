@@ -154,12 +154,8 @@ def bounded_request(
                     raise ResponseTooLarge(f"svaret er over grænsen på {max_bytes} bytes")
                 if expired.is_set() or time.monotonic() > deadline:
                     raise DeadlineExceeded("svaret kom ikke færdigt inden for tidsfristen")
-        except requests.exceptions.RequestException:
-            if expired.is_set():
-                raise DeadlineExceeded("svaret kom ikke færdigt inden for tidsfristen") from None
-            raise
         except Exception:
-            if expired.is_set():  # the shut-down socket surfaces as whatever urllib3 makes of it
+            if expired.is_set():  # the shut-down socket surfaces as whatever requests or urllib3 make of it
                 raise DeadlineExceeded("svaret kom ikke færdigt inden for tidsfristen") from None
             raise
         response._content = bytes(body)
