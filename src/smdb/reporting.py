@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any, TextIO
 
@@ -176,6 +177,44 @@ def _tilb_key(t: Any) -> tuple[Any, ...]:
     return (t.tilbud_id, t.startdato, t.behandlingstype)
 
 
+def _overlap(a: Kontaktforloeb, b: Kontaktforloeb) -> bool:
+    """Whether two courses' periods (anmodning to afslutning, open-ended while active) share a day."""
+    a_end = a.afslutning.afsluttet_dato if a.afslutning else date.max
+    b_end = b.afslutning.afsluttet_dato if b.afslutning else date.max
+    return a.anmodningsdato <= b_end and b.anmodningsdato <= a_end
+
+
+def _match_tilbud(target: list[Tilbudstilknytning], stored: list[Tilbudstilknytning]) -> list[Tilbudstilknytning | None]:
+    """The stored offer each intended one corrects (None: a new offer), one to one.
+
+    By SMDB id first, by natural key (tilbud, start date, type) second, and last, among the offers still unpaired,
+    by the same tilbud with the nearest start date: a corrected start date, type or intensity is an update through
+    IndsaetData (§1.2 "Alle ændrede data indberettes via Indsæt data service"), not a deletion and a new offer.
+    Only a stored offer left unpaired after all three is really missing from the case system (a deletion, §5.1).
+    """
+    free = list(stored)
+    out: list[Tilbudstilknytning | None] = [None] * len(target)
+    tiers: tuple[Callable[[Tilbudstilknytning, Tilbudstilknytning], bool], ...] = (
+        lambda t, s: t.smdb_id is not None and s.smdb_id == t.smdb_id,
+        lambda t, s: _tilb_key(s) == _tilb_key(t),
+    )
+    for same in tiers:
+        for i, t in enumerate(target):
+            if out[i] is None:
+                hit = next((s for s in free if same(t, s)), None)
+                if hit is not None:
+                    out[i] = hit
+                    free.remove(hit)
+    for i, t in enumerate(target):
+        if out[i] is None:
+            same_offer = [s for s in free if s.tilbud_id == t.tilbud_id]
+            if same_offer:
+                hit = min(same_offer, key=lambda s: abs((s.startdato - t.startdato).days))
+                out[i] = hit
+                free.remove(hit)
+    return out
+
+
 def _anm_step(kind: StepKind, course: Kontaktforloeb, key: str, description: str) -> Step:
     return Step(kind, Form.ANM, course, None, key, description)
 
@@ -206,14 +245,13 @@ def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[St
             else:
                 steps.append(_anm_step(StepKind.INDSAET, ret, f"IVÆR:ANM#{anm.smdb_id}", "indsæt iværksættelse"))
     stored_tilb = list(stored.tilbud) if stored else []
+    matches = _match_tilbud(list(target.tilbud), stored_tilb)
     updates: list[Step] = []
     inserts: list[tuple[Any, Step]] = []
     seen: dict[tuple[Any, ...], int] = {}
-    for t in target.tilbud:
+    for t, match in zip(target.tilbud, matches, strict=True):
         natural = _tilb_key(t)
         nth = seen[natural] = seen.get(natural, -1) + 1
-        match = next((s for s in stored_tilb if t.smdb_id is not None and s.smdb_id == t.smdb_id), None)
-        match = match or next((s for s in stored_tilb if _tilb_key(s) == natural), None)
         if match is None:
             key = f"TILB:{t.tilbud_id}:{t.startdato}:{t.behandlingstype}#{nth}"
             inserts.append(
@@ -293,8 +331,9 @@ class Reporter:
         self._lock = threading.Lock()
 
     def _state(self, f: Kontaktforloeb, fresh: bool = False) -> tuple[Kontaktforloeb | None, list[Kontaktforloeb]]:
-        """The stored course this one is (by its AnmodningId when the caller knows it, which also lets a corrected
-        anmodningsdato be sent as a correction; otherwise by anmodningsdato), and the citizen's other courses.
+        """The stored course this one is (by its AnmodningId when the caller knows it; otherwise by anmodningsdato,
+        or as the citizen's one active course its period overlaps: either way a corrected anmodningsdato is sent
+        as a correction), and the citizen's other courses.
 
         From the municipality's state fetched at the start of the batch when there is one and nothing has been
         written for the citizen since; otherwise (and always when ``fresh``, i.e. when reconciling) from SMDB."""
@@ -307,6 +346,13 @@ class Reporter:
             stored = next((s for s in alle if s.anmodning.smdb_id == known_id), None)
         else:
             stored = next((s for s in alle if s.anmodning.anmodningsdato == f.anmodningsdato), None)
+            if stored is None:
+                # A corrected anmodningsdato: §6.1.2 allows the citizen one active course at a time in the
+                # municipality, so a stored *active* course whose period overlaps this one's is this course. (A
+                # closed course is never matched this way: that could rewrite a finished course's history; its
+                # dates are corrected with its AnmodningId.)
+                overlapping = [s for s in alle if s.afslutning is None and _overlap(s, f)]
+                stored = overlapping[0] if len(overlapping) == 1 else None
         return stored, [s for s in alle if s is not stored]
 
     def report(self, forloeb: Kontaktforloeb, index: int | None = None) -> Outcome:
