@@ -184,7 +184,9 @@ def _overlap(a: Kontaktforloeb, b: Kontaktforloeb) -> bool:
     return a.anmodningsdato <= b_end and b.anmodningsdato <= a_end
 
 
-def _match_tilbud(target: list[Tilbudstilknytning], stored: list[Tilbudstilknytning]) -> list[Tilbudstilknytning | None]:
+def _match_tilbud(
+    target: list[Tilbudstilknytning], stored: list[Tilbudstilknytning]
+) -> list[Tilbudstilknytning | None]:
     """The stored offer each intended one corrects (None: a new offer), one to one.
 
     By SMDB id first, by natural key (tilbud, start date, type) second, and last, among the offers still unpaired,
