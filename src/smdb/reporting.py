@@ -184,6 +184,11 @@ def _overlap(a: Kontaktforloeb, b: Kontaktforloeb) -> bool:
     return a.anmodningsdato <= b_end and b.anmodningsdato <= a_end
 
 
+def _days_apart(a: date | None, b: date | None) -> int:
+    """Days between two optional dates; a missing one is as far away as possible."""
+    return abs((a - b).days) if a is not None and b is not None else date.max.toordinal()
+
+
 def _match_tilbud(
     target: list[Tilbudstilknytning], stored: list[Tilbudstilknytning]
 ) -> list[Tilbudstilknytning | None]:
@@ -211,7 +216,7 @@ def _match_tilbud(
         if out[i] is None:
             same_offer = [s for s in free if s.tilbud_id == t.tilbud_id]
             if same_offer:
-                hit = min(same_offer, key=lambda s: abs((s.startdato - t.startdato).days))
+                hit = min(same_offer, key=lambda s: _days_apart(s.startdato, t.startdato))
                 out[i] = hit
                 free.remove(hit)
     return out
