@@ -193,6 +193,7 @@ def cli_env(sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("SMDB_KEY", str(tmp_path / "key.pem"))
     monkeypatch.setenv("SMDB_CERT_PASSWORD", "pw")
     monkeypatch.setenv("SMDB_KOMMUNEKODE", "101")
+    monkeypatch.chdir(tmp_path)  # default output files (systemskifte plans, journals) land here
     return tmp_path
 
 
@@ -337,70 +338,6 @@ def _seed(client: SmdbClient) -> None:
     assert r.report(never).status == "sent"  # active, never started
 
 
-def test_systemskifte_model2_plan_then_apply(
-    cli_env: Path, sim: SimServer, client: SmdbClient, capsys: pytest.CaptureFixture[str]
-) -> None:
-    _seed(client)
-    before = snapshot(sim)
-    plan_path = cli_env / "plan.json"
-    assert (
-        main(
-            [
-                "systemskifte",
-                "--model",
-                "2",
-                "--dato",
-                "2024-12-31",
-                "--plan-out",
-                str(plan_path),
-                "--today",
-                "2025-06-01",
-            ]
-        )
-        == 0
-    )
-    out = capsys.readouterr().out
-    assert "2 aktive forløb afsluttes" in out
-    assert snapshot(sim) == before  # nothing sent without --apply
-    plan = json.loads(plan_path.read_text())
-    assert stat.S_IMODE(os.stat(plan_path).st_mode) == 0o600
-    assert {c["ANM"]["BehandlingAnmodningDato"] for c in plan["genregistrering"]} == {"2025-01-01"}
-    assert main(["systemskifte", "--model", "2", "--dato", "2024-12-31", "--apply", "--today", "2025-06-01"]) == 0
-    capsys.readouterr()
-    stored = {str(f.cpr): f for cpr in (ex.CPR_KVINDE, "1203991238") for f in client.hent_forloeb(cpr)}
-    for f in stored.values():
-        assert f.afslutning is not None
-        assert f.afslutning.aarsag.value == "10" and f.afslutning.aarsag_tekst == "Systemskifte"
-        assert f.afslutning.afsluttet_dato == date(2024, 12, 31)
-        assert all(t.slutdato == date(2024, 12, 31) for t in f.tilbud)
-    # applying again sends nothing; the re-registration plan passes the rules once the old courses are closed
-    assert main(["systemskifte", "--model", "2", "--dato", "2024-12-31", "--apply", "--today", "2025-06-01"]) == 0
-    assert "0 aktive forløb afsluttes" in capsys.readouterr().out
-    path = cli_env / "nye.json"
-    path.write_text(json.dumps(plan["genregistrering"]))
-    assert main(["indberet", str(path), "--today", "2025-06-01"]) == 0
-
-
-def test_systemskifte_model1_lists_deletions_and_cannot_apply(
-    cli_env: Path, sim: SimServer, client: SmdbClient, capsys: pytest.CaptureFixture[str]
-) -> None:
-    _seed(client)
-    before = snapshot(sim)
-    assert main(["systemskifte", "--model", "1", "--dato", "2024-12-31", "--today", "2025-06-01"]) == 0
-    out = capsys.readouterr().out
-    lines = [line.strip() for line in out.splitlines() if line.startswith("  010190")]
-    assert [line.split()[1] for line in lines] == [
-        "KvalHep",
-        "Tilbudstilknytning",
-        "Tilbudstilknytning",
-        "Iværksættelse",
-        "Anmodning",
-    ]
-    assert main(["systemskifte", "--model", "1", "--dato", "2024-12-31", "--apply", "--today", "2025-06-01"]) == 1
-    assert "SMDB-web" in capsys.readouterr().out
-    assert snapshot(sim) == before
-
-
 def test_aktivliste(cli_env: Path, client: SmdbClient, capsys: pytest.CaptureFixture[str]) -> None:
     _seed(client)
     assert main(["aktivliste", "--format", "json"]) == 0
@@ -408,7 +345,7 @@ def test_aktivliste(cli_env: Path, client: SmdbClient, capsys: pytest.CaptureFix
     assert sorted(r["PersonIdentifikator"] for r in rows) == ["010190-****", "120399-****"]
     assert main(["aktivliste", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("PersonIdentifikator,KommuneKode,AnmodningId") and len(lines) == 3
+    assert lines[0].startswith("Skema,PersonIdentifikator,KommuneKode,Id,Startdato") and len(lines) == 3
 
 
 def test_aktivliste_without_active_courses_still_has_a_csv_header(
@@ -416,7 +353,8 @@ def test_aktivliste_without_active_courses_still_has_a_csv_header(
 ) -> None:
     assert main(["aktivliste", "--format", "csv"]) == 0
     assert capsys.readouterr().out.strip() == (
-        "PersonIdentifikator,KommuneKode,AnmodningId,BehandlingAnmodningDato,IvaerksatBehandlingDato,AabneTilbud,KvalHep"
+        "Skema,PersonIdentifikator,KommuneKode,Id,Startdato,IvaerksatBehandlingDato,AabneTilbud,KvalHep,"
+        "SidsteAktivitet,System"
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import json
 import logging
 import os
@@ -251,7 +252,7 @@ def cmd_indberet(args: argparse.Namespace) -> int:
     journal = Journal(args.journal) if args.journal else None
     if not 1 <= args.workers <= 64:
         raise UsageError("--workers skal være mellem 1 og 64")
-    reporter = Reporter(client, journal, dry_run=args.dry_run)
+    reporter = Reporter(client, journal, dry_run=args.dry_run, kun_anmodet_fra=args.kun_nye_fra)
     try:
         summary = reporter.report_data(data, progress=sys.stderr, workers=args.workers)
     except BatchInterrupted as stopped:  # say what was done before stopping, then stop like any interruption
@@ -391,10 +392,15 @@ def _print_rows(
 
 
 def cmd_aktivliste(args: argparse.Namespace) -> int:
-    from smdb.systemskifte import AKTIVLISTE_KOLONNER, aktive_forloeb, aktivliste_rows
+    from smdb.systemskifte import AKTIVLISTE_KOLONNER, aabne_indskrivninger, aktive_forloeb, aktivliste_rows
 
     kommune = _kommune(args)
-    rows = aktivliste_rows(aktive_forloeb(make_client(args), kommune))
+    client = make_client(args)
+    rows = aktivliste_rows(
+        aktive_forloeb(client, kommune),
+        aabne_indskrivninger(client, kommune),
+        mellemloesning_fra=args.mellemloesning_fra,
+    )
     _print_rows(rows, args.format, sys.stdout, args.vis_cpr, AKTIVLISTE_KOLONNER)
     return EXIT_OK
 
@@ -410,23 +416,80 @@ def _kommune(args: argparse.Namespace) -> int:
 
 
 def cmd_systemskifte(args: argparse.Namespace) -> int:
-    from smdb.systemskifte import model1, model2
+    """Plan (and with --apply carry out) a systemskifte; see docs/systemskifte.md for the walk-through."""
+    from datetime import timedelta
 
-    client = make_client(args)
+    from smdb.journal import Journal
+    from smdb.output import print_summary
+    from smdb.systemskifte import Model, Systemskifteplan, kontroller_dato, mellemloesning, model1, model2
+
+    model = Model(args.model)
     kommune = _kommune(args)
-    plan = (model1 if args.model == 1 else model2)(client, kommune, args.dato)
-    print(plan.text())
-    code = EXIT_OK
+    client = make_client(args)
+    if args.glemt_efter < 1:
+        raise UsageError("--glemt-efter skal være mindst 1 dag")
+    if model is Model.MELLEM:
+        if args.apply or args.luk_glemte:
+            raise UsageError("mellemløsningen sender intet: brug 'smdb indberet --kun-nye-fra DATO' i det nye system")
+        print(mellemloesning(client, kommune, args.dato).text(args.vis_cpr))
+        return EXIT_OK
+    try:
+        kontroller_dato(args.dato, client.today())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    writes = args.apply or args.luk_glemte
+    journal_path = args.journal or f"systemskifte-{kommune}.journal"
+    journal = Journal(journal_path) if writes or os.path.exists(journal_path) else None
+    name = f"systemskifte:{kommune}:{model.value}:{args.dato.isoformat()}"
+    kept = journal.load_plan(name) if journal is not None and not args.ny_plan else None
+    if kept is not None:
+        plan = Systemskifteplan.from_dict(kept[0])
+        print(f"Planen fra {kept[1]} i journalen {journal_path} bruges (--ny-plan laver en ny ud fra SMDB).")
+    else:
+        build = model1 if model is Model.MODEL1 else model2
+        plan = build(client, kommune, args.dato, glemt_efter=timedelta(days=args.glemt_efter))
+    print(plan.text(args.vis_cpr))
+    data = json.dumps(plan.to_dict(vis_cpr=args.vis_cpr), ensure_ascii=False, indent=2, default=str).encode()
+    plan_out = args.plan_out or (f"systemskifte-{kommune}-model{model.value}-{args.dato}.json" if writes else None)
+    if plan_out:
+        # before the first write: whatever happens next, the re-registration plan is on disk (owner-only: CPRs)
+        write_owner_only(plan_out, data)
+        print(f"Plan skrevet til {plan_out}")
+    if args.sletteliste:
+        _write_sletteliste(args.sletteliste, plan.sletteliste(vis_cpr=True))
+        print(f"Sletteliste til DST (hele CPR-numre, kun læsbar for ejeren) skrevet til {args.sletteliste}")
+    if not writes:
+        return EXIT_OK
+    assert journal is not None
+    if kept is None:
+        journal.save_plan(name, plan.to_dict())
+    ok = True
     if args.apply:
-        from smdb.output import print_summary
+        summary = plan.apply(client, journal)
+        print_summary(summary)
+        ok = summary.ok or model is Model.MODEL1  # model 1's deletions are counted below, as actions
+    if args.luk_glemte:
+        glemte = plan.luk_glemte(client, journal)
+        print("Glemte forløb:")
+        print_summary(glemte)
+        ok = ok and glemte.ok
+    rest = plan.udestaaende(client)
+    if rest:
+        print(f"Tilbage at gøre ({len(rest)}), før systemskiftet er gennemført i SMDB:")
+        for h in rest:
+            print(f"  {h.linje(args.vis_cpr)}")
+    else:
+        print("Intet tilbage at gøre: systemskiftet er gennemført i SMDB.")
+    return EXIT_OK if ok and not rest else EXIT_VIOLATIONS
 
-        result = plan.apply(client)
-        print_summary(result)
-        code = EXIT_OK if result.ok else EXIT_VIOLATIONS
-    if args.plan_out:
-        write_owner_only(args.plan_out, json.dumps(plan.to_dict(), ensure_ascii=False, indent=2, default=str).encode())
-        print(f"Plan skrevet til {args.plan_out}")
-    return code
+
+def _write_sletteliste(path: str, items: list[dict[str, object]]) -> None:
+    """Model 1's deletion list for DST as CSV, with full CPR numbers (DST needs them): owner-only, atomically."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["cpr", "skema", "id"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(items)
+    write_owner_only(path, buf.getvalue().encode())
 
 
 def cmd_sim_serve(args: argparse.Namespace) -> int:
@@ -577,6 +640,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=4,
         help="borgere indberettet samtidig (1-64; standard 4); én borgers forløb altid i rækkefølge",
     )
+    s.add_argument(
+        "--kun-nye-fra",
+        dest="kun_nye_fra",
+        type=_dato,
+        help="mellemløsning: indberet kun forløb anmodet fra denne dato (YYYY-MM-DD); ældre forløb hører til "
+        "det gamle system (SMDB-web) og sendes ikke",
+    )
     s.add_argument("--today", type=_dato)
     s.add_argument("--format", choices=["text", "json"], default="text")
     s.set_defaults(func=cmd_indberet)
@@ -610,18 +680,68 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--vis-cpr", dest="vis_cpr", action="store_true", help="vis hele CPR-numre (ellers maskeret)")
     s.set_defaults(func=cmd_hent)
 
-    s = sub.add_parser("aktivliste", help="kommunens aktive kontaktforløb (Borgere med igangværende kontaktforløb)")
+    s = sub.add_parser(
+        "aktivliste", help="kommunens aktive anmodninger og indskrivninger (DST's Aktivliste / igangværende forløb)"
+    )
     s.add_argument("--kommune", type=int)
     s.add_argument("--format", choices=["table", "csv", "json"], default="csv")
     s.add_argument("--vis-cpr", dest="vis_cpr", action="store_true")
+    s.add_argument(
+        "--mellemloesning-fra",
+        dest="mellemloesning_fra",
+        type=_dato,
+        help="vis i kolonnen System, om forløbet hører til det gamle system (anmodet før datoen) eller det nye",
+    )
     s.set_defaults(func=cmd_aktivliste)
 
-    s = sub.add_parser("systemskifte", help="skift af indberetningssystem (model 1 eller 2)")
-    s.add_argument("--model", type=int, choices=[1, 2], required=True)
-    s.add_argument("--dato", type=_dato, required=True, help="systemskiftedato (sidste dag i det gamle system)")
+    s = sub.add_parser(
+        "systemskifte", help="skift af indberetningssystem: model 1, model 2 eller mellemløsning (docs/systemskifte.md)"
+    )
+    s.add_argument("--model", choices=["1", "2", "mellem"], required=True)
+    s.add_argument(
+        "--dato",
+        type=_dato,
+        required=True,
+        help="systemskiftedato: sidste dag i det gamle system (mellemløsning: første dag i det nye)",
+    )
     s.add_argument("--kommune", type=int)
-    s.add_argument("--apply", action="store_true", help="send afslutningerne (model 2); uden: kun plan")
-    s.add_argument("--plan-out", dest="plan_out", help="skriv planen som JSON (ejer-læsbar fil)")
+    s.add_argument(
+        "--apply",
+        action="store_true",
+        help="udfør planen (model 2: send afslutningerne); exit 0 kun når intet er tilbage at gøre; uden: kun plan",
+    )
+    s.add_argument(
+        "--luk-glemte",
+        dest="luk_glemte",
+        action="store_true",
+        help="send de foreslåede afslutninger af glemte forløb (med deres egne datoer, ikke som systemskifte)",
+    )
+    s.add_argument(
+        "--glemt-efter",
+        dest="glemt_efter",
+        type=int,
+        default=90,
+        help="dage uden aktivitet (og uden åbent tilbud) før systemskiftedatoen, før et forløb regnes for glemt "
+        "(standard 90)",
+    )
+    s.add_argument(
+        "--plan-out",
+        dest="plan_out",
+        help="skriv planen som JSON (ejer-læsbar); med --apply altid, som standard "
+        "systemskifte-KOMMUNE-modelM-DATO.json",
+    )
+    s.add_argument(
+        "--journal",
+        help="journal, der gemmer planen og gør --apply genoptagelig (standard systemskifte-KOMMUNE.journal)",
+    )
+    s.add_argument("--ny-plan", dest="ny_plan", action="store_true", help="lav planen forfra, ikke fra journalen")
+    s.add_argument(
+        "--sletteliste",
+        help="model 1: skriv slettelisten til DST som CSV med hele CPR-numre (ejer-læsbar fil)",
+    )
+    s.add_argument(
+        "--vis-cpr", dest="vis_cpr", action="store_true", help="vis hele CPR-numre i output og plan (ellers maskeret)"
+    )
     s.add_argument("--today", type=_dato, help="dags dato for reglerne (YYYY-MM-DD)")
     s.set_defaults(func=cmd_systemskifte)
 

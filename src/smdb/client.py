@@ -221,8 +221,11 @@ class SmdbClient:
     def hent_kvalhep(self, cpr: str | None = None, ivaerksaettelse_id: int | None = None) -> list[Hentet[KvalHep]]:
         return self.hent(Form.KVALHEP, cpr=cpr, ivaerksaettelse_id=ivaerksaettelse_id)
 
-    def hent_indskrivninger(self, cpr: str | None = None) -> list[Hentet[Indskrivning]]:
-        return self.hent(Form.INDS, cpr=cpr)
+    def hent_indskrivninger(
+        self, cpr: str | None = None, kommunekode: int | None = None, indskrivning_id: int | None = None
+    ) -> list[Hentet[Indskrivning]]:
+        """Indskrivninger (with their udskrivning, if any); ``kommunekode`` is the paying municipality (19-INDS)."""
+        return self.hent(Form.INDS, cpr=cpr, kommunekode=kommunekode, indskrivning_id=indskrivning_id)
 
     def hent_ydelser(self, cpr: str | None = None, indskrivning_id: int | None = None) -> list[Hentet[Ydelse]]:
         return self.hent(Form.YDEL, cpr=cpr, indskrivning_id=indskrivning_id)
@@ -261,6 +264,16 @@ class SmdbClient:
             return []
         ivs, tilb = self.hent_ivaerksaettelser(cpr=cpr), self.hent_tilbudstilknytninger(cpr=cpr)
         return saml_forloeb(anm, ivs, tilb, self.hent_kvalhep(cpr=cpr), kommunekode)
+
+    def hent_kommunens_forloeb(self, kommunekode: int) -> dict[str, list[Kontaktforloeb]]:
+        """Every stored course of the municipality by CPR, from four Hent* calls by KommuneKode (instead of four per
+        citizen), assembled exactly as :meth:`hent_forloeb` assembles one citizen's (joined by ids only)."""
+        ivs, tilb, kval = (self.hent(form, kommunekode=kommunekode) for form in (Form.IVAER, Form.TILB, Form.KVALHEP))
+        anm = self.hent(Form.ANM, kommunekode=kommunekode)
+        by_cpr: dict[str, list[Kontaktforloeb]] = {}
+        for course in saml_forloeb(anm, ivs, tilb, kval, kommunekode):
+            by_cpr.setdefault(str(course.cpr), []).append(course)
+        return by_cpr
 
     def _forloeb_med(self, form: Form, record_id: int) -> tuple[Kontaktforloeb, list[Kontaktforloeb]]:
         """The stored course a record id belongs to, and all of the citizen's courses."""

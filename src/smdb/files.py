@@ -93,9 +93,10 @@ def read_capped(path: str | Path, max_bytes: int) -> bytes:
     return data
 
 
-def check_sqlite_tables(path: Path, required: set[str], what: str) -> None:
-    """Raise :class:`UnsafeFile` unless ``path`` is empty or an SQLite database holding ``required`` tables and no
-    others (SQLite's own excepted). Opened read-only: a file that is something else is never changed."""
+def check_sqlite_tables(path: Path, required: set[str], what: str, optional: frozenset[str] = frozenset()) -> None:
+    """Raise :class:`UnsafeFile` unless ``path`` is empty or an SQLite database holding ``required`` tables, and
+    besides them only ``optional`` ones (tables a later version added; SQLite's own excepted). Opened read-only: a
+    file that is something else is never changed."""
     import sqlite3
 
     if path.stat().st_size == 0:
@@ -109,5 +110,5 @@ def check_sqlite_tables(path: Path, required: set[str], what: str) -> None:
     except sqlite3.DatabaseError:
         raise UnsafeFile(f"{path}: er ikke {what} (filen er ikke ændret)") from None
     tables -= {"sqlite_sequence"}
-    if tables and tables != required:
+    if tables and not (required <= tables <= required | optional):
         raise UnsafeFile(f"{path}: er en anden database, ikke {what} (filen er ikke ændret)")

@@ -27,6 +27,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from smdb.errors import NotAJournal as NotAJournal  # re-exported: smdb.journal.NotAJournal stays public
 from smdb.errors import UnsafeFile
 from smdb.files import check_sqlite_tables, create_owner_only, read_capped
@@ -52,7 +57,16 @@ CREATE TABLE IF NOT EXISTS courses (
     status TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS plans (
+    name TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    nonce BLOB NOT NULL,
+    data BLOB NOT NULL
+);
 """
+#: Tables every journal has, and those added later (a journal written before them is still a journal).
+_TABLES = {"meta", "steps", "courses"}
+_LATER_TABLES = frozenset({"plans"})
 
 
 class StepStatus(StrEnum):
@@ -163,7 +177,7 @@ def _key_id(key: bytes) -> str:
 def _check_is_journal(path: Path) -> None:
     """Raise NotAJournal unless ``path`` is empty or a journal; opened read-only, so nothing is changed."""
     try:
-        check_sqlite_tables(path, {"meta", "steps", "courses"}, "en smdb-journal")
+        check_sqlite_tables(path, _TABLES, "en smdb-journal", _LATER_TABLES)
     except UnsafeFile as exc:
         raise NotAJournal(str(exc)) from None
 
@@ -310,6 +324,35 @@ class Journal:
                 " status = excluded.status, updated_at = excluded.updated_at",
                 (course_key, chash, status, self._now()),
             )
+
+    def _plan_cipher(self) -> AESGCM:
+        """Plans hold full CPR numbers (the re-registration needs them), so they are encrypted with a key derived
+        from the journal key: like the course keys, the journal file alone does not reveal them."""
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"smdb-journal-plans").derive(self._key)
+        return AESGCM(derived)
+
+    def save_plan(self, name: str, data: dict[str, Any]) -> None:
+        """Keep ``data`` (a systemskifte plan) under ``name``; an earlier plan of that name is replaced."""
+        nonce = os.urandom(12)
+        blob = self._plan_cipher().encrypt(nonce, json.dumps(data, ensure_ascii=False).encode(), name.encode())
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO plans (name, created_at, nonce, data) VALUES (?, ?, ?, ?)",
+                (name, self._now(), nonce, blob),
+            )
+
+    def load_plan(self, name: str) -> tuple[dict[str, Any], str] | None:
+        """The plan kept under ``name`` and when it was kept, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT created_at, nonce, data FROM plans WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        try:
+            plain = self._plan_cipher().decrypt(row[1], row[2], name.encode())
+        except InvalidTag:
+            raise NotAJournal(f"planen {name!r} i journalen kan ikke læses (ændret, eller en anden nøgle)") from None
+        data: dict[str, Any] = json.loads(plain)
+        return data, str(row[0])
 
     def steps(self, course_key: str | None = None) -> list[StepRow]:
         with self._lock:

@@ -35,7 +35,7 @@ from smdb.errors import (
 from smdb.forms import Form
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
 from smdb.models import Ivaerksaettelse, Kontaktforloeb, SmdbModel, Tilbudstilknytning
-from smdb.register import aendringens_brud, saml_forloeb, ukendte_henvisninger
+from smdb.register import aendringens_brud, ukendte_henvisninger
 from smdb.rules import Violation, parse
 
 log = logging.getLogger("smdb.reporting")
@@ -76,9 +76,12 @@ class OutcomeStatus(StrEnum):
     REFUSED = "refused"
     FAILED = "failed"
     NOT_ATTEMPTED = "not_attempted"  # the batch stopped early: SMDB could not be used
+    #: Mellemløsning: anmodet before the new system took over, so the old system (SMDB-web) reports it. Expected
+    #: every night for such courses, so it is not a failure (the batch can still exit 0).
+    OLD_SYSTEM = "old_system"
 
 
-_OK = (OutcomeStatus.SENT, OutcomeStatus.ALREADY, OutcomeStatus.PLANNED)
+_OK = (OutcomeStatus.SENT, OutcomeStatus.ALREADY, OutcomeStatus.PLANNED, OutcomeStatus.OLD_SYSTEM)
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ class Summary:
             "refused": self.count("refused"),
             "failed": self.count("failed"),
             "not_attempted": self.count("not_attempted"),
+            "old_system": self.count("old_system"),
             "calls": {"total": sum(self.calls.values()), "by_operation": dict(sorted(self.calls.items()))},
             "courses": [o.to_dict() for o in self.outcomes],
         }
@@ -160,6 +164,8 @@ class Summary:
         )
         if d["not_attempted"]:
             text += f", {d['not_attempted']} ikke forsøgt"
+        if d["old_system"]:
+            text += f", {d['old_system']} hører til det gamle system (mellemløsning)"
         if self.calls:
             text += f"; {d['calls']['total']} SOAP-kald"
         return text
@@ -324,8 +330,12 @@ class Reporter:
         dry_run: bool = False,
         stop_after_unavailable: int = STOP_AFTER_UNAVAILABLE,
         municipality_threshold: int = MUNICIPALITY_THRESHOLD,
+        kun_anmodet_fra: date | None = None,
     ) -> None:
         self.client = client
+        #: Mellemløsning (DST's systemskifte guide): only courses anmodet from this date are this system's to
+        #: report; earlier ones stay with the old system (SMDB-web) until they end, and are never sent from here.
+        self.kun_anmodet_fra = kun_anmodet_fra
         self.journal = journal or Journal(None)
         self.dry_run = dry_run
         #: Consecutive courses failed because SMDB could not be used before the batch stops (0: never stop).
@@ -364,6 +374,14 @@ class Reporter:
 
     def report(self, forloeb: Kontaktforloeb, index: int | None = None) -> Outcome:
         masked = mask(forloeb.cpr)
+        if self.kun_anmodet_fra is not None and forloeb.anmodningsdato < self.kun_anmodet_fra:
+            return Outcome(
+                index,
+                masked,
+                OutcomeStatus.OLD_SYSTEM,
+                reason=f"mellemløsning: forløbet er anmodet {forloeb.anmodningsdato}, før det nye system blev taget i "
+                f"brug ({self.kun_anmodet_fra}); det vedligeholdes og afsluttes i SMDB-web",
+            )
         chash = content_hash(forloeb.to_official())
         key = self.journal.course_key(str(forloeb.cpr), forloeb.kommunekode, forloeb.anmodningsdato.isoformat())
         # No shortcut through the journal: SMDB's state is the truth (a course may have been deleted by DST since,
@@ -530,12 +548,7 @@ class Reporter:
         for kommune, n in per_kommune.items():
             if not self.municipality_threshold or n < self.municipality_threshold:
                 continue
-            parts = [self.client.hent(form, kommunekode=kommune) for form in (Form.IVAER, Form.TILB, Form.KVALHEP)]
-            anm = self.client.hent(Form.ANM, kommunekode=kommune)
-            by_cpr: dict[str, list[Kontaktforloeb]] = {}
-            for course in saml_forloeb(anm, parts[0], parts[1], parts[2], kommune):
-                by_cpr.setdefault(str(course.cpr), []).append(course)
-            self._municipal[kommune] = by_cpr
+            self._municipal[kommune] = self.client.hent_kommunens_forloeb(kommune)
 
     def _batch(
         self, items: list[Kontaktforloeb | Outcome], progress: ProgressCallback | TextIO | None, workers: int = 1

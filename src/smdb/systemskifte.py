@@ -1,92 +1,211 @@
-"""Systemskifte: a municipality changing reporting system (DST's guide, and §7 of the Kravspecifikation).
+"""Systemskifte: a municipality changing reporting system (DST's guide "Vejledning om systemskifte", and §7).
 
-* Model 1 (keep history): the active courses must be deleted in SMDB, which the webservice cannot do
-  (§5.1). We produce the list for DST (smdb@dst.dk) in the guide's order, deleting "bagfra" (KvalHep,
-  tilbudstilknytninger, iværksættelse, anmodning), and the courses to re-enter with their original dates.
-* Model 2 (no history): every active course is closed at the cut-over date: open tilbudstilknytninger get
-  that end date, then AFSL with årsag 10 "Anden" and the text "Systemskifte". The new system registers the
-  courses again starting the day after; we write that re-registration plan.
+The guide gives three ways, and this module plans each from what SMDB holds for the municipality:
 
-Without ``apply`` nothing is sent.
+* **Model 1** (history kept): the active courses are deleted in SMDB (only SMDB-web or DST can delete, §5.1)
+  and entered again in the new system with their original dates. We produce the deletion list in the guide's
+  order per citizen and the re-registration plan.
+* **Model 2** (no history): every active course is closed at the cut-over date (open offers end then, AFSL with
+  årsag 10 "Anden" and the text "Systemskifte", which is how DST recognises the course continues in the new
+  system) and is registered again in the new system from the day after. We send the closures (``apply``).
+* **Mellemløsning**: the old system (SMDB-web) keeps the courses begun before the cut-over until they end; the
+  new system reports only courses anmodet from it (:class:`smdb.reporting.Reporter` ``kun_anmodet_fra``).
+
+Whatever the model, a real municipality's register holds more than active courses, and the plan sorts them:
+
+* **forgotten courses** (no open offer, nothing happened for ``glemt_efter`` before the cut-over) are not
+  systemskifte: the guide asks for them to be closed with their *correct* dates. They are listed with a suggested
+  closing from the data, never marked "Systemskifte", never re-registered, and their closing is sent only on an
+  explicit, separate request (:meth:`Systemskifteplan.luk_glemte`);
+* **courses with activity after the cut-over** (an anmodning, an iværksættelse or an offer dated after it) cannot
+  be closed at it: an anmodning after the cut-over must be deleted by DST before the new system can report the
+  course, other dates must be corrected first; each is an action for the municipality;
+* **open indskrivninger and ydelser** (the guide's steps, and "aktive anmodninger hhv. indskrivninger") cannot be
+  closed or deleted through the webservice, which refuses INDS/YDEL/UDSK from 2025 (§3.2): each is an action to
+  take in SMDB-web or with DST, named by its id and tilbud.
+
+Every action is tied to an SMDB id, so :meth:`Systemskifteplan.udestaaende` can tell, by fetching those records
+again, what is still left to do; a systemskifte is done when nothing is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any
 
 from smdb.client import SmdbClient
 from smdb.codes import AfsluttetAarsag, AfsluttetStatus
 from smdb.cpr import mask
 from smdb.forms import FORMS, Form, id_element
-from smdb.models import Afslutning, Kontaktforloeb
-from smdb.register import aendringens_brud, saml_forloeb
-from smdb.reporting import Reporter, Summary
+from smdb.journal import Journal
+from smdb.models import Afslutning, Indskrivningsforloeb, Kontaktforloeb, Ydelse
+from smdb.register import aendringens_brud
+from smdb.reporting import Outcome, OutcomeStatus, Reporter, Summary
 
 SYSTEMSKIFTE_TEKST = "Systemskifte"
+#: The text of a suggested closing of a forgotten course (Anden årsag needs one, §6.1.8); never "Systemskifte".
+GLEMT_TEKST = "Glemt forløb lukket ved oprydning før systemskifte"
+#: A course with no open offer and nothing dated in this long before the cut-over is forgotten, not active.
+GLEMT_EFTER = timedelta(days=90)
+LUKKEDE_SKEMAER_TEKST = "webservicen modtager ikke INDS/YDEL/UDSK fra 2025 (§3.2)"
 
 
-def aktive_forloeb(client: SmdbClient, kommunekode: int) -> list[Kontaktforloeb]:
-    """DST's "Borgere med igangværende kontaktforløb": courses of the municipality with no AFSL."""
-    out: list[Kontaktforloeb] = []
-    for anm in client.hent_anmodninger(kommunekode=kommunekode):
-        if anm.afslutning is not None or anm.record.smdb_id is None:
-            continue
-        ivs = client.hent_ivaerksaettelser(anmodning_id=anm.record.smdb_id)
-        tilb, kval = [], []
-        for iv in ivs:
-            if iv.record.smdb_id is not None:
-                tilb.extend(client.hent_tilbudstilknytninger(ivaerksaettelse_id=iv.record.smdb_id))
-                kval.extend(client.hent_kvalhep(ivaerksaettelse_id=iv.record.smdb_id))
-        out.extend(saml_forloeb([anm], ivs, tilb, kval, kommunekode))
+class Model(StrEnum):
+    """DST's systemskifte models."""
+
+    MODEL1 = "1"
+    MODEL2 = "2"
+    MELLEM = "mellem"
+
+
+class Handlingstype(StrEnum):
+    """What the municipality must do about one record (the webservice cannot do it)."""
+
+    #: Model 1: the course is deleted in SMDB-web or by DST, then entered again in the new system.
+    SLET = "slet"
+    #: Anmodet after the cut-over: DST deletes it before the new system can report the course.
+    SLET_EFTER = "slet_efter"
+    #: Activity after the cut-over (or another rule) keeps the course from being closed at it: correct it first.
+    RET_FOERST = "ret_foerst"
+    #: A forgotten course: close it with its correct dates (``luk_glemte``, or in the old system / SMDB-web).
+    GLEMT = "glemt"
+    #: An open indskrivning (with its open ydelser): close (model 2) or delete (model 1) in SMDB-web or via DST.
+    INDSKRIVNING = "indskrivning"
+
+
+#: Which action is done when its record is deleted, and which also when it is closed.
+_DONE_WHEN_CLOSED = {Handlingstype.RET_FOERST, Handlingstype.GLEMT}
+
+
+@dataclass(frozen=True, slots=True)
+class Handling:
+    """One thing the municipality must do, tied to the SMDB record (``form`` and ``id``) that tells when it is done."""
+
+    type: Handlingstype
+    cpr: str
+    form: Form
+    id: int
+    tekst: str
+    #: Model 2 closes indskrivninger (done at an udskrivning); model 1 deletes them (done when gone).
+    lukning_nok: bool = False
+
+    def linje(self, vis_cpr: bool = False) -> str:
+        return f"{self.cpr if vis_cpr else mask(self.cpr)} {id_element(self.form)} {self.id}: {self.tekst}"
+
+    def to_dict(self, vis_cpr: bool = True) -> dict[str, Any]:
+        return {
+            "type": self.type.value,
+            "cpr": self.cpr if vis_cpr else mask(self.cpr),
+            "skema": self.form.value,
+            "id": self.id,
+            "tekst": self.tekst,
+            "lukning_nok": self.lukning_nok,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Handling:
+        return cls(Handlingstype(d["type"]), d["cpr"], Form(d["skema"]), d["id"], d["tekst"], d["lukning_nok"])
+
+
+@dataclass(frozen=True, slots=True)
+class Glemt:
+    """A forgotten course, with the closing the data suggest (None when no valid one can be derived)."""
+
+    forloeb: Kontaktforloeb
+    sidste_aktivitet: date
+    forslag: Kontaktforloeb | None
+
+
+def sidste_aktivitet(f: Kontaktforloeb) -> date:
+    """The latest date the course carries (anmodning, iværksættelse, an offer's start or end)."""
+    dates = [f.anmodningsdato]
+    if f.ivaerksaettelse is not None:
+        dates.append(f.ivaerksaettelse.ivaerksat_dato)
+    for t in f.tilbud:
+        dates.extend(d for d in (t.startdato, t.slutdato) if d is not None)
+    return max(dates)
+
+
+def efter_datoen(f: Kontaktforloeb, dato: date) -> list[str]:
+    """What the course has dated after ``dato`` (Danish, for the municipality)."""
+    out = []
+    if f.ivaerksaettelse is not None and f.ivaerksaettelse.ivaerksat_dato > dato:
+        out.append(f"iværksættelse {f.ivaerksaettelse.ivaerksat_dato}")
+    for t in f.tilbud:
+        if t.startdato is not None and t.startdato > dato:
+            out.append(f"tilbud {t.tilbud_id} starter {t.startdato}")
+        elif t.slutdato is not None and t.slutdato > dato:
+            out.append(f"tilbud {t.tilbud_id} slutter {t.slutdato}")
     return out
 
 
-#: The columns of the active-course list, fixed so that an empty list still has a header for the reader.
-AKTIVLISTE_KOLONNER = (
-    "PersonIdentifikator",
-    "KommuneKode",
-    id_element(Form.ANM),
-    "BehandlingAnmodningDato",
-    "IvaerksatBehandlingDato",
-    "AabneTilbud",
-    "KvalHep",
-)
+def er_glemt(f: Kontaktforloeb, dato: date, glemt_efter: timedelta = GLEMT_EFTER) -> bool:
+    """No open offer, and nothing dated within ``glemt_efter`` before the cut-over: treatment ended long ago."""
+    if any(t.slutdato is None for t in f.tilbud):
+        return False
+    return sidste_aktivitet(f) <= dato - glemt_efter
 
 
-def aktivliste_rows(forloeb: list[Kontaktforloeb]) -> list[dict[str, Any]]:
-    rows = []
-    for f in forloeb:
-        iv = f.ivaerksaettelse
-        rows.append(
-            {
-                "PersonIdentifikator": str(f.cpr),
-                "KommuneKode": f.kommunekode,
-                id_element(Form.ANM): f.anmodning.smdb_id,
-                "BehandlingAnmodningDato": f.anmodningsdato.isoformat(),
-                "IvaerksatBehandlingDato": iv.ivaerksat_dato.isoformat() if iv else "",
-                "AabneTilbud": ", ".join(str(t.tilbud_id) for t in f.tilbud if t.slutdato is None),
-                "KvalHep": "ja" if f.kvalhep else "nej",
-            }
+def foreslaa_lukning(f: Kontaktforloeb, today: date) -> Kontaktforloeb | None:
+    """The closing the data suggest for a forgotten course: at its last offer's end (§6.1.5) or, without offers,
+    at its last date; "udeblevet" when treatment never began, otherwise "Anden" with :data:`GLEMT_TEKST`. None when
+    that would break a rule. The municipality should check the årsag: only its case files know it."""
+    dato = sidste_aktivitet(f)
+    if f.ivaerksaettelse is None:
+        afsl = Afslutning(
+            afsluttet_dato=dato, status=AfsluttetStatus.IKKE_FAERDIGBEHANDLET, aarsag=AfsluttetAarsag.UDEBLEVET
         )
-    return rows
+    else:
+        afsl = Afslutning(
+            afsluttet_dato=dato,
+            status=AfsluttetStatus.IKKE_FAERDIGBEHANDLET,
+            aarsag=AfsluttetAarsag.ANDEN,
+            aarsag_tekst=GLEMT_TEKST,
+        )
+    forslag = f.model_copy(update={"afslutning": afsl})
+    return None if aendringens_brud(forslag, f, [], today) else forslag
 
 
 @dataclass
 class Systemskifteplan:
-    model: int
+    """What a systemskifte must do in SMDB for one municipality, built from SMDB's state by :func:`model1`,
+    :func:`model2` or :func:`mellemloesning`; as data (:meth:`to_dict` / :meth:`from_dict`) so that it is written
+    before anything is sent and can be carried out, or printed, again later."""
+
+    model: Model
     dato: date
     kommunekode: int
-    #: Model 2: (stored, closed) pairs to send; model 1: the stored courses to delete.
+    #: Model 2: (stored, closed) pairs to send.
     lukninger: list[tuple[Kontaktforloeb, Kontaktforloeb]] = field(default_factory=list)
+    #: Model 1: the stored courses and indskrivninger to delete.
     sletninger: list[Kontaktforloeb] = field(default_factory=list)
+    slettes_indskrivninger: list[Indskrivningsforloeb] = field(default_factory=list)
+    glemte: list[Glemt] = field(default_factory=list)
+    #: The courses as the new system must register them (no SMDB ids).
     genregistrering: list[dict[str, Any]] = field(default_factory=list)
-    manuelle: list[str] = field(default_factory=list)
+    handlinger: list[Handling] = field(default_factory=list)
+    #: Mellemløsning: courses the old system (SMDB-web) keeps, and those the new system reports.
+    gammelt_system: list[Kontaktforloeb] = field(default_factory=list)
+    nyt_system: list[Kontaktforloeb] = field(default_factory=list)
+    #: The forgotten-course threshold the plan was made with, in days.
+    glemt_efter_dage: int = GLEMT_EFTER.days
 
-    def text(self) -> str:
-        lines = [f"Systemskifte model {self.model}, kommune {self.kommunekode}, systemskiftedato {self.dato}"]
-        if self.model == 2:
+    @property
+    def navn(self) -> str:
+        """The plan's name in a journal: one plan per municipality, model and cut-over date."""
+        return f"systemskifte:{self.kommunekode}:{self.model.value}:{self.dato.isoformat()}"
+
+    # ------------------------------------------------------------------ reading
+    def text(self, vis_cpr: bool = False) -> str:
+        def who(cpr: object) -> str:
+            return str(cpr) if vis_cpr else mask(str(cpr))
+
+        navn = {Model.MODEL1: "model 1", Model.MODEL2: "model 2", Model.MELLEM: "mellemløsning"}[self.model]
+        lines = [f"Systemskifte {navn}, kommune {self.kommunekode}, systemskiftedato {self.dato}"]
+        if self.model is Model.MODEL2:
             lines.append(
                 f"{len(self.lukninger)} aktive forløb afsluttes pr. systemskiftedato (årsag 10 Anden, "
                 f"'{SYSTEMSKIFTE_TEKST}'):"
@@ -95,65 +214,274 @@ class Systemskifteplan:
                 assert closed.afslutning is not None
                 lukkes = sum(1 for t in stored.tilbud if t.slutdato is None)
                 lines.append(
-                    f"  {mask(stored.cpr)} anmodning {stored.anmodningsdato}: {lukkes} åbne tilbud lukkes, "
+                    f"  {who(stored.cpr)} anmodning {stored.anmodningsdato}: {lukkes} åbne tilbud lukkes, "
                     f"afslutning {closed.afslutning.afsluttet_dato}"
                 )
             lines.append(
                 f"Genregistrering i det nye system med startdato {self.dato + timedelta(days=1)}: "
                 f"{len(self.genregistrering)} forløb"
             )
-        else:
-            lines.append(f"{len(self.sletninger)} aktive forløb skal slettes af DST (smdb@dst.dk) eller i SMDB-web;")
+        elif self.model is Model.MODEL1:
+            lines.append(
+                f"{len(self.sletninger)} aktive forløb og {len(self.slettes_indskrivninger)} indskrivninger skal "
+                "slettes af DST (smdb@dst.dk) eller i SMDB-web;"
+            )
             lines.append("webservicen kan ikke slette (§5.1). Slet bagfra i denne rækkefølge pr. borger:")
-            for item in self.sletteliste():
+            for item in self.sletteliste(vis_cpr):
                 lines.append(f"  {item['cpr']} {item['skema']} id {item['id']}")
             lines.append(f"Genregistrering i det nye system med oprindelige datoer: {len(self.genregistrering)} forløb")
-        for m in self.manuelle:
-            lines.append(f"  MANUELT: {m}")
+        else:
+            lines.append(
+                f"{len(self.gammelt_system)} forløb anmodet før {self.dato} vedligeholdes og afsluttes i SMDB-web "
+                "(det gamle system):"
+            )
+            lines.extend(f"  {who(f.cpr)} anmodning {f.anmodningsdato}" for f in self.gammelt_system)
+            lines.append(f"{len(self.nyt_system)} forløb anmodet fra {self.dato} indberettes af det nye system:")
+            lines.extend(f"  {who(f.cpr)} anmodning {f.anmodningsdato}" for f in self.nyt_system)
+        if self.glemte:
+            lines.append(
+                f"{len(self.glemte)} glemte forløb (intet åbent tilbud, sidste aktivitet mindst "
+                f"{self.glemt_efter_dage} dage før systemskiftedatoen) er ikke systemskifte: "
+                "afslut dem med de korrekte datoer "
+                "(forslag herunder; send med --luk-glemte, eller ret i det gamle system):"
+            )
+            for g in self.glemte:
+                forslag = g.forslag.afslutning if g.forslag is not None else None
+                tekst = (
+                    f"foreslået afslutning {forslag.afsluttet_dato} ({forslag.aarsag.label})"
+                    if forslag is not None
+                    else "intet gyldigt forslag: afslut i SMDB-web"
+                )
+                lines.append(
+                    f"  {who(g.forloeb.cpr)} anmodning {g.forloeb.anmodningsdato}, sidste aktivitet "
+                    f"{g.sidste_aktivitet}: {tekst}"
+                )
+        andre = [h for h in self.handlinger if h.type not in (Handlingstype.SLET, Handlingstype.GLEMT)]
+        if andre:
+            lines.append(f"{len(andre)} ting kommunen selv skal gøre (webservicen kan ikke):")
+            lines.extend(f"  MANUELT: {h.linje(vis_cpr)}" for h in andre)
         return "\n".join(lines)
 
-    def sletteliste(self) -> list[dict[str, Any]]:
-        """Model 1, in the guide's order per citizen: KvalHep, tilbudstilknytning(er), iværksættelse, anmodning."""
-        out = []
-        for f in self.sletninger:
-            cpr = mask(f.cpr)
-            if f.kvalhep is not None:
-                out.append({"cpr": cpr, "skema": "KvalHep", "id": f.kvalhep.smdb_id})
-            for t in f.tilbud:
-                out.append({"cpr": cpr, "skema": "Tilbudstilknytning", "id": t.smdb_id})
-            if f.ivaerksaettelse is not None:
-                out.append({"cpr": cpr, "skema": "Iværksættelse", "id": f.ivaerksaettelse.smdb_id})
-            out.append({"cpr": cpr, "skema": "Anmodning", "id": f.anmodning.smdb_id})
-        return out
+    def sletteliste(self, vis_cpr: bool = False) -> list[dict[str, Any]]:
+        """Model 1, in the guide's order per citizen (section 3, point 2), deleting "bagfra": the ydelser and the
+        indskrivning on the tilbud side, then on the myndighed side KvalHep, tilbudstilknytning(er), iværksættelse,
+        anmodning. The guide lists KvalHep last (point f), but a KvalHep hangs on the iværksættelse (§3.3), so
+        deleting from the back puts it before the iværksættelse, which cannot go while something refers to it."""
+        by_cpr: dict[str, list[dict[str, Any]]] = {}
 
-    def to_dict(self) -> dict[str, Any]:
+        def add(cpr: str, skema: str, smdb_id: int | None) -> None:
+            by_cpr.setdefault(cpr, []).append({"cpr": cpr if vis_cpr else mask(cpr), "skema": skema, "id": smdb_id})
+
+        for inds in self.slettes_indskrivninger:
+            cpr = str(inds.indskrivning.cpr)
+            for y in inds.ydelser:
+                add(cpr, "Ydelse", y.smdb_id)
+            add(cpr, "Indskrivning", inds.indskrivning.smdb_id)
+        for f in self.sletninger:
+            cpr = str(f.cpr)
+            if f.kvalhep is not None:
+                add(cpr, "KvalHep", f.kvalhep.smdb_id)
+            for t in f.tilbud:
+                add(cpr, "Tilbudstilknytning", t.smdb_id)
+            if f.ivaerksaettelse is not None:
+                add(cpr, "Iværksættelse", f.ivaerksaettelse.smdb_id)
+            add(cpr, "Anmodning", f.anmodning.smdb_id)
+        return [item for items in by_cpr.values() for item in items]
+
+    # ------------------------------------------------------------------ as data
+    def to_dict(self, vis_cpr: bool = True) -> dict[str, Any]:
+        """The plan as JSON-ready data. With full CPR numbers by default: the new system needs them to register
+        the courses again, so write it owner-only (the CLI does). ``vis_cpr=False`` masks the deletion list."""
         return {
-            "model": self.model,
+            "model": self.model.value,
             "dato": self.dato.isoformat(),
             "kommunekode": self.kommunekode,
+            "lukninger": [{"foer": s.to_official(), "efter": c.to_official()} for s, c in self.lukninger],
             "afslutninger": [c.to_official() for _, c in self.lukninger],
-            "sletteliste": self.sletteliste(),
+            "sletninger": [f.to_official() for f in self.sletninger],
+            "slettes_indskrivninger": [i.to_official() for i in self.slettes_indskrivninger],
+            "sletteliste": self.sletteliste(vis_cpr),
+            "glemte": [
+                {
+                    "forloeb": g.forloeb.to_official(),
+                    "sidste_aktivitet": g.sidste_aktivitet.isoformat(),
+                    "forslag": g.forslag.to_official() if g.forslag is not None else None,
+                }
+                for g in self.glemte
+            ],
             "genregistrering": self.genregistrering,
-            "manuelle": self.manuelle,
+            "handlinger": [h.to_dict(vis_cpr) for h in self.handlinger],
+            "gammelt_system": [f.to_official() for f in self.gammelt_system],
+            "nyt_system": [f.to_official() for f in self.nyt_system],
+            "glemt_efter_dage": self.glemt_efter_dage,
         }
 
-    def apply(self, client: SmdbClient) -> Summary:
-        """Model 2: send the closures (idempotent). Model 1: nothing can be sent; say so."""
-        if self.model == 1:
-            summary = Summary()
-            from smdb.reporting import Outcome, OutcomeStatus
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Systemskifteplan:
+        def kf(x: dict[str, Any]) -> Kontaktforloeb:
+            return Kontaktforloeb.model_validate(x)
 
-            for f in self.sletninger:
-                summary.outcomes.append(
-                    Outcome(
-                        None,
-                        mask(f.cpr),
-                        OutcomeStatus.REFUSED,
-                        reason="Model 1: sletning kan kun ske via SMDB-web eller DST",
-                    )
+        return cls(
+            model=Model(d["model"]),
+            dato=date.fromisoformat(d["dato"]),
+            kommunekode=int(d["kommunekode"]),
+            lukninger=[(kf(p["foer"]), kf(p["efter"])) for p in d["lukninger"]],
+            sletninger=[kf(f) for f in d["sletninger"]],
+            slettes_indskrivninger=[Indskrivningsforloeb.model_validate(i) for i in d["slettes_indskrivninger"]],
+            glemte=[
+                Glemt(
+                    kf(g["forloeb"]),
+                    date.fromisoformat(g["sidste_aktivitet"]),
+                    kf(g["forslag"]) if g["forslag"] is not None else None,
                 )
-            return summary
-        return Reporter(client).report_many([closed for _, closed in self.lukninger])
+                for g in d["glemte"]
+            ],
+            genregistrering=d["genregistrering"],
+            handlinger=[Handling.from_dict(h) for h in d["handlinger"]],
+            gammelt_system=[kf(f) for f in d["gammelt_system"]],
+            nyt_system=[kf(f) for f in d["nyt_system"]],
+            glemt_efter_dage=int(d["glemt_efter_dage"]),
+        )
+
+    # ------------------------------------------------------------------ doing
+    def apply(self, client: SmdbClient, journal: Journal | None = None) -> Summary:
+        """Model 2: send the closures (idempotent: a closure SMDB already holds is not sent again). Model 1 and the
+        mellemløsning send nothing: the summary says why for each course that needs the municipality."""
+        if self.model is Model.MODEL2:
+            # one municipality's courses: its state is fetched once (four calls), not per citizen
+            reporter = Reporter(client, journal, municipality_threshold=1)
+            return reporter.report_many([closed for _, closed in self.lukninger])
+        summary = Summary()
+        for f in self.sletninger:
+            summary.outcomes.append(
+                Outcome(
+                    None,
+                    mask(f.cpr),
+                    OutcomeStatus.REFUSED,
+                    reason="Model 1: sletning kan kun ske via SMDB-web eller DST",
+                )
+            )
+        return summary
+
+    def luk_glemte(self, client: SmdbClient, journal: Journal | None = None) -> Summary:
+        """Send the suggested closings of the forgotten courses: an explicit request, separate from :meth:`apply`,
+        because only the municipality can confirm a suggested date and årsag."""
+        reporter = Reporter(client, journal, municipality_threshold=1)
+        return reporter.report_many([g.forslag for g in self.glemte if g.forslag is not None])
+
+    def udestaaende(self, client: SmdbClient) -> list[Handling]:
+        """The actions not done yet, judged by fetching their records again: a deletion is done when the record is
+        gone, a closing when it is closed (or gone)."""
+        out = []
+        for h in self.handlinger:
+            if h.form is Form.INDS:
+                inds = client.hent_indskrivninger(indskrivning_id=h.id)
+                found, closed = bool(inds), bool(inds) and inds[0].udskrivning is not None
+            else:
+                anm = client.hent_anmodninger(anmodning_id=h.id)
+                found, closed = bool(anm), bool(anm) and anm[0].afslutning is not None
+            if not found or (closed and (h.lukning_nok or h.type in _DONE_WHEN_CLOSED)):
+                continue
+            out.append(h)
+        return out
+
+
+# ---------------------------------------------------------------------- building plans
+def aktive_forloeb(client: SmdbClient, kommunekode: int) -> list[Kontaktforloeb]:
+    """DST's "Borgere med igangværende kontaktforløb": courses of the municipality with no AFSL (four Hent calls
+    by KommuneKode, not four per citizen)."""
+    alle = client.hent_kommunens_forloeb(kommunekode)
+    return sorted(
+        (f for courses in alle.values() for f in courses if f.afslutning is None),
+        key=lambda f: (f.anmodningsdato, f.anmodning.smdb_id or 0),
+    )
+
+
+def aabne_indskrivninger(client: SmdbClient, kommunekode: int) -> list[Indskrivningsforloeb]:
+    """The municipality's open indskrivninger (no udskrivning), each with its open ydelser (no end date)."""
+    out = []
+    for h in client.hent_indskrivninger(kommunekode=kommunekode):
+        if h.udskrivning is not None or h.record.smdb_id is None:
+            continue
+        ydelser: list[Ydelse] = [
+            y.record for y in client.hent_ydelser(indskrivning_id=h.record.smdb_id) if y.record.slutdato is None
+        ]
+        out.append(Indskrivningsforloeb(indskrivning=h.record, ydelser=ydelser))
+    return out
+
+
+#: The columns of the active-course list, fixed so that an empty list still has a header for the reader.
+AKTIVLISTE_KOLONNER = (
+    "Skema",
+    "PersonIdentifikator",
+    "KommuneKode",
+    "Id",
+    "Startdato",
+    "IvaerksatBehandlingDato",
+    "AabneTilbud",
+    "KvalHep",
+    "SidsteAktivitet",
+    "System",
+)
+
+
+def aktivliste_rows(
+    forloeb: Iterable[Kontaktforloeb],
+    indskrivninger: Iterable[Indskrivningsforloeb] = (),
+    *,
+    mellemloesning_fra: date | None = None,
+) -> list[dict[str, Any]]:
+    """DST's "Aktivliste": the active anmodninger and indskrivninger. With ``mellemloesning_fra``, the column
+    System says which system owns each: the old one (SMDB-web) for what began before that date, else the new."""
+
+    def system(start: date) -> str:
+        if mellemloesning_fra is None:
+            return ""
+        return "gammelt (SMDB-web)" if start < mellemloesning_fra else "nyt"
+
+    rows = []
+    for f in forloeb:
+        iv = f.ivaerksaettelse
+        rows.append(
+            {
+                "Skema": "Anmodning",
+                "PersonIdentifikator": str(f.cpr),
+                "KommuneKode": f.kommunekode,
+                "Id": f.anmodning.smdb_id,
+                "Startdato": f.anmodningsdato.isoformat(),
+                "IvaerksatBehandlingDato": iv.ivaerksat_dato.isoformat() if iv else "",
+                "AabneTilbud": ", ".join(str(t.tilbud_id) for t in f.tilbud if t.slutdato is None),
+                "KvalHep": "ja" if f.kvalhep else "nej",
+                "SidsteAktivitet": sidste_aktivitet(f).isoformat(),
+                "System": system(f.anmodningsdato),
+            }
+        )
+    for i in indskrivninger:
+        inds = i.indskrivning
+        rows.append(
+            {
+                "Skema": "Indskrivning",
+                "PersonIdentifikator": str(inds.cpr),
+                "KommuneKode": inds.myndighed,
+                "Id": inds.smdb_id,
+                "Startdato": inds.indskrivningsdato.isoformat(),
+                "IvaerksatBehandlingDato": "",
+                "AabneTilbud": str(inds.tilbud_id),
+                "KvalHep": "",
+                "SidsteAktivitet": max([inds.indskrivningsdato, *(y.startdato for y in i.ydelser)]).isoformat(),
+                "System": system(inds.indskrivningsdato),
+            }
+        )
+    return rows
+
+
+def kontroller_dato(dato: date, today: date) -> None:
+    """A cut-over date in the future is refused before anything is planned or sent (§6.1.1: no future dates)."""
+    if dato > today:
+        raise ValueError(
+            f"systemskiftedatoen {dato} ligger i fremtiden (i dag er {today}); SMDB modtager ikke fremtidige datoer "
+            "(§6.1.1): kør systemskiftet på eller efter datoen"
+        )
 
 
 def _genregistrering(f: Kontaktforloeb, start: date, *, behold_datoer: bool) -> dict[str, Any]:
@@ -189,16 +517,92 @@ def _genregistrering(f: Kontaktforloeb, start: date, *, behold_datoer: bool) -> 
             for t in data["TILB"]
             if "TilbudTilknyttetBehandlingSlutDato" not in t
         ]
+        if not data["TILB"]:
+            # between offers at the cut-over: KvalHep needs a tilbudstilknytning (§6.1.8), so the new system
+            # reports it with the course's next offer
+            data.pop("KvalHep", None)
+            data.pop("TILB")
     return data
 
 
-def model2(client: SmdbClient, kommunekode: int, dato: date) -> Systemskifteplan:
-    plan = Systemskifteplan(2, dato, kommunekode)
+def _anm(f: Kontaktforloeb) -> int:
+    assert f.anmodning.smdb_id is not None  # fetched from SMDB
+    return f.anmodning.smdb_id
+
+
+def _glemt(plan: Systemskifteplan, f: Kontaktforloeb, today: date) -> None:
+    g = Glemt(f, sidste_aktivitet(f), foreslaa_lukning(f, today))
+    plan.glemte.append(g)
+    plan.handlinger.append(
+        Handling(
+            Handlingstype.GLEMT,
+            str(f.cpr),
+            Form.ANM,
+            _anm(f),
+            f"glemt forløb (sidste aktivitet {g.sidste_aktivitet}): afslut med de korrekte datoer, ikke som "
+            "systemskifte (--luk-glemte sender forslaget)",
+        )
+    )
+
+
+def _indskrivning_handling(i: Indskrivningsforloeb, dato: date, *, slet: bool) -> Handling:
+    inds = i.indskrivning
+    assert inds.smdb_id is not None
+    ydelser = ", ".join(str(y.smdb_id) for y in i.ydelser)
+    ydelse_tekst = f" og de åbne ydelser ({ydelser})" if ydelser else ""
+    if slet:
+        hvad = f"indskrivning på tilbud {inds.tilbud_id} fra {inds.indskrivningsdato}{ydelse_tekst} skal slettes"
+    else:
+        hvad = (
+            f"indskrivning på tilbud {inds.tilbud_id} fra {inds.indskrivningsdato}{ydelse_tekst} skal afsluttes "
+            f"pr. {dato} (udskrivning med årsag Anden, '{SYSTEMSKIFTE_TEKST}')"
+        )
+    return Handling(
+        Handlingstype.INDSKRIVNING,
+        str(inds.cpr),
+        Form.INDS,
+        inds.smdb_id,
+        f"{hvad} i SMDB-web eller af DST (smdb@dst.dk): {LUKKEDE_SKEMAER_TEKST}",
+        lukning_nok=not slet,
+    )
+
+
+def model2(
+    client: SmdbClient, kommunekode: int, dato: date, *, glemt_efter: timedelta = GLEMT_EFTER
+) -> Systemskifteplan:
+    """Plan model 2: close every active course at ``dato`` and re-register it from the day after; sort out the
+    forgotten courses, those with activity after ``dato``, and the open indskrivninger (module docstring)."""
+    today = client.today()
+    kontroller_dato(dato, today)
+    plan = Systemskifteplan(Model.MODEL2, dato, kommunekode, glemt_efter_dage=glemt_efter.days)
     for f in aktive_forloeb(client, kommunekode):
         if f.anmodningsdato > dato:
-            plan.manuelle.append(
-                f"{mask(f.cpr)}: anmodning {f.anmodningsdato} er efter systemskiftedatoen; "
-                "forløbet hører til det nye system"
+            plan.handlinger.append(
+                Handling(
+                    Handlingstype.SLET_EFTER,
+                    str(f.cpr),
+                    Form.ANM,
+                    _anm(f),
+                    f"anmodning {f.anmodningsdato} er efter systemskiftedatoen: DST (smdb@dst.dk) skal slette den, "
+                    "før det nye system kan indberette forløbet (med dets oprindelige datoer)",
+                )
+            )
+            plan.genregistrering.append(_genregistrering(f, f.anmodningsdato, behold_datoer=True))
+            continue
+        if er_glemt(f, dato, glemt_efter):
+            _glemt(plan, f, today)
+            continue
+        efter = efter_datoen(f, dato)
+        if efter:
+            plan.handlinger.append(
+                Handling(
+                    Handlingstype.RET_FOERST,
+                    str(f.cpr),
+                    Form.ANM,
+                    _anm(f),
+                    "kan ikke afsluttes pr. systemskiftedatoen, fordi forløbet har " + ", ".join(efter) + " efter "
+                    "den: ret datoerne i det gamle system eller SMDB-web, eller vælg en senere systemskiftedato",
+                )
             )
             continue
         tilb = [t if t.slutdato is not None else t.model_copy(update={"slutdato": dato}) for t in f.tilbud]
@@ -212,20 +616,77 @@ def model2(client: SmdbClient, kommunekode: int, dato: date) -> Systemskifteplan
             aarsag_tekst=SYSTEMSKIFTE_TEKST,
         )
         closed = f.model_copy(update={"tilbud": tilb, "afslutning": afsl})
-        problems = aendringens_brud(closed, f, [], client.today())
+        problems = aendringens_brud(closed, f, [], today)
         if problems:
-            plan.manuelle.append(
-                f"{mask(f.cpr)}: kan ikke afsluttes automatisk: " + "; ".join(v.message for v in problems)
+            plan.handlinger.append(
+                Handling(
+                    Handlingstype.RET_FOERST,
+                    str(f.cpr),
+                    Form.ANM,
+                    _anm(f),
+                    "kan ikke afsluttes automatisk: " + "; ".join(v.message for v in problems),
+                )
             )
             continue
         plan.lukninger.append((f, closed))
         plan.genregistrering.append(_genregistrering(f, dato + timedelta(days=1), behold_datoer=False))
+    for i in aabne_indskrivninger(client, kommunekode):
+        plan.handlinger.append(_indskrivning_handling(i, dato, slet=False))
     return plan
 
 
-def model1(client: SmdbClient, kommunekode: int, dato: date) -> Systemskifteplan:
-    plan = Systemskifteplan(1, dato, kommunekode)
+def model1(
+    client: SmdbClient, kommunekode: int, dato: date, *, glemt_efter: timedelta = GLEMT_EFTER
+) -> Systemskifteplan:
+    """Plan model 1: the active courses and indskrivninger are deleted (by DST or in SMDB-web) and the courses
+    entered again with their original dates; forgotten courses are closed instead, with their correct dates."""
+    today = client.today()
+    kontroller_dato(dato, today)
+    plan = Systemskifteplan(Model.MODEL1, dato, kommunekode, glemt_efter_dage=glemt_efter.days)
     for f in aktive_forloeb(client, kommunekode):
+        if er_glemt(f, dato, glemt_efter):
+            _glemt(plan, f, today)
+            continue
         plan.sletninger.append(f)
         plan.genregistrering.append(_genregistrering(f, f.anmodningsdato, behold_datoer=True))
+        plan.handlinger.append(
+            Handling(
+                Handlingstype.SLET,
+                str(f.cpr),
+                Form.ANM,
+                _anm(f),
+                "slettes af DST eller i SMDB-web (sletteliste), og indtastes igen i det nye system",
+            )
+        )
+    for i in aabne_indskrivninger(client, kommunekode):
+        plan.slettes_indskrivninger.append(i)
+        plan.handlinger.append(_indskrivning_handling(i, dato, slet=True))
     return plan
+
+
+def mellemloesning(client: SmdbClient, kommunekode: int, fra: date) -> Systemskifteplan:
+    """Plan the mellemløsning: which active courses the old system (SMDB-web) keeps until they end, and which the
+    new system reports (those anmodet from ``fra``). Nothing is deleted, closed or sent."""
+    plan = Systemskifteplan(Model.MELLEM, fra, kommunekode)
+    for f in aktive_forloeb(client, kommunekode):
+        (plan.gammelt_system if f.anmodningsdato < fra else plan.nyt_system).append(f)
+    return plan
+
+
+__all__ = [
+    "AKTIVLISTE_KOLONNER",
+    "GLEMT_EFTER",
+    "SYSTEMSKIFTE_TEKST",
+    "Glemt",
+    "Handling",
+    "Handlingstype",
+    "Model",
+    "Systemskifteplan",
+    "aabne_indskrivninger",
+    "aktive_forloeb",
+    "aktivliste_rows",
+    "kontroller_dato",
+    "mellemloesning",
+    "model1",
+    "model2",
+]

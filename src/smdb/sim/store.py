@@ -90,6 +90,16 @@ class Store:
         with self._lock:
             self._db.execute("UPDATE records SET data = ? WHERE id = ?", (json.dumps(data), record_id))
 
+    def delete_tree(self, record_id: int) -> int:
+        """Delete a record and every record that refers to it (what DST or SMDB-web does when a municipality asks
+        for a course to be deleted, §5.1 and the systemskifte guide); returns how many records went."""
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM records WHERE id = ? OR anmodning_id = ? OR ivaerksaettelse_id = ? OR indskrivning_id = ?",
+                (record_id, record_id, record_id, record_id),
+            )
+            return int(cur.rowcount)
+
     def get(self, record_id: int, kind: str) -> Row | None:
         rows = self.find(kind, id=record_id)
         return rows[0] if rows else None
