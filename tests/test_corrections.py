@@ -79,3 +79,16 @@ def test_a_closed_course_is_never_matched_by_overlap(sim: SimServer, client: Smd
     first, second = sorted(client.hent_forloeb(ex.CPR_KVINDE, 101), key=lambda f: f.anmodningsdato)
     assert first.anmodningsdato == date(2024, 3, 1) and first.afslutning is not None  # untouched
     assert second.anmodningsdato == date(2024, 3, 20) and second.afslutning is None
+
+
+def test_a_second_anmodning_sharing_nothing_is_not_taken_for_a_correction(sim: SimServer, client: SmdbClient) -> None:
+    """Two open courses in the case system must not flip one stored anmodning back and forth each night."""
+    r = Reporter(client)
+    data = ex.kontaktforloeb(afsluttet_efter_dage=None, dage_til_ivaerksaettelse=None)  # only an anmodning
+    assert r.report(course(data)).status == "sent"
+    second = ex.kontaktforloeb(afsluttet_efter_dage=None, dage_til_ivaerksaettelse=None)
+    second["ANM"]["BehandlingAnmodningDato"] = "2024-05-01"
+    out = r.report(course(second))
+    assert out.status == "rejected_local" and [v.code for v in out.violations] == ["en_aaben_anmodning"]
+    (stored,) = client.hent_forloeb(ex.CPR_KVINDE, 101)
+    assert stored.anmodningsdato == date(2024, 3, 1)

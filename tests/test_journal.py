@@ -53,3 +53,46 @@ def test_read_steps_filters_and_never_writes(tmp_path: Path) -> None:
     other.close()
     with pytest.raises(NotAJournal, match="ikke en smdb-journal"):
         read_steps(tmp_path / "other.db")
+
+
+def test_a_kept_plan_is_encrypted_with_the_journal_key(tmp_path: Path) -> None:
+    """A systemskifte plan holds full CPR numbers; like the course keys, the journal file alone does not give them."""
+    path = tmp_path / "j.sqlite"
+    key = bytes(range(32))
+    j = Journal(path, key=key)
+    plan = {"genregistrering": [{"ANM": {"PersonIdentifikator": "0101904322"}}]}
+    j.save_plan("systemskifte:101:2:2024-12-31", plan)
+    j.close()
+    assert b"0101904322" not in path.read_bytes()
+    again = Journal(path, key=key)
+    kept = again.load_plan("systemskifte:101:2:2024-12-31")
+    assert kept is not None and kept[0] == plan
+    assert again.load_plan("systemskifte:101:1:2024-12-31") is None
+    # a changed byte, or a plan moved to another name, is refused rather than read as something else
+    db = sqlite3.connect(path)
+    db.execute("UPDATE plans SET name = 'systemskifte:147:2:2024-12-31'")
+    db.commit()
+    db.close()
+    with pytest.raises(NotAJournal):
+        again.load_plan("systemskifte:147:2:2024-12-31")
+    again.close()
+
+
+def test_a_journal_from_before_plans_is_still_a_journal(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE steps (id INTEGER PRIMARY KEY AUTOINCREMENT, course_key TEXT NOT NULL, cpr_masked TEXT NOT NULL,"
+        " step TEXT NOT NULL, content_hash TEXT NOT NULL, status TEXT NOT NULL, smdb_id INTEGER, reason TEXT,"
+        " updated_at TEXT NOT NULL);"
+        "CREATE TABLE courses (course_key TEXT PRIMARY KEY, content_hash TEXT NOT NULL, status TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL);"
+    )
+    db.close()
+    path.chmod(0o600)
+    assert read_steps(path) == []
+    j = Journal(path, key=bytes(32))
+    j.save_plan("p", {"a": 1})
+    assert j.load_plan("p") is not None
+    j.close()

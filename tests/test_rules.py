@@ -623,3 +623,13 @@ def test_legacy_course_skips_sanitised_content_rules() -> None:
     # dates still checked for legacy courses
     c3 = sæt(base(anmodningsdato=date(2019, 6, 30)), "AFSL", BehandlingAfsluttetDato="2019-07-01")
     assert "afsl_foer_ivaer" in koder(c3, TODAY)
+
+
+def test_a_retired_field_on_a_course_before_2019_is_refused_not_dropped() -> None:
+    """docs/rules.md §6.2: the models carry no "Udgået" field, so one in the input is named, never sent or lost."""
+    old = ex.kontaktforloeb(anmodningsdato=date(2019, 1, 5))
+    old["IVÆR"]["BehandlingGarantiOverskredetAarsagUdgaaetKode"] = "01"
+    _, violations = parse_and_validate(old, date(2025, 6, 1))
+    assert [(v.code, v.message) for v in violations] == [
+        ("ukendt_felt", "IVÆR.BehandlingGarantiOverskredetAarsagUdgaaetKode er ikke et felt i skemaet")
+    ]

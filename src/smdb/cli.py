@@ -433,10 +433,7 @@ def cmd_systemskifte(args: argparse.Namespace) -> int:
             raise UsageError("mellemløsningen sender intet: brug 'smdb indberet --kun-nye-fra DATO' i det nye system")
         print(mellemloesning(client, kommune, args.dato).text(args.vis_cpr))
         return EXIT_OK
-    try:
-        kontroller_dato(args.dato, client.today())
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    kontroller_dato(args.dato, client.today())  # ConfigurationError: exit 2 before anything is sent
     writes = args.apply or args.luk_glemte
     journal_path = args.journal or f"systemskifte-{kommune}.journal"
     journal = Journal(journal_path) if writes or os.path.exists(journal_path) else None

@@ -190,6 +190,16 @@ def _overlap(a: Kontaktforloeb, b: Kontaktforloeb) -> bool:
     return a.anmodningsdato <= b_end and b.anmodningsdato <= a_end
 
 
+def _shares_records(a: Kontaktforloeb, b: Kontaktforloeb) -> bool:
+    """Whether two courses have the same iværksættelse date or an offer in common (by id, or tilbud and start)."""
+    iv_a, iv_b = a.ivaerksaettelse, b.ivaerksaettelse
+    if iv_a is not None and iv_b is not None and iv_a.ivaerksat_dato == iv_b.ivaerksat_dato:
+        return True
+    offers = {(t.tilbud_id, t.startdato) for t in a.tilbud}
+    ids = {t.smdb_id for t in a.tilbud if t.smdb_id is not None}
+    return any((t.tilbud_id, t.startdato) in offers or (t.smdb_id is not None and t.smdb_id in ids) for t in b.tilbud)
+
+
 def _days_apart(a: date | None, b: date | None) -> int:
     """Days between two optional dates; a missing one is as far away as possible."""
     return abs((a - b).days) if a is not None and b is not None else date.max.toordinal()
@@ -365,10 +375,11 @@ class Reporter:
             stored = next((s for s in alle if s.anmodning.anmodningsdato == f.anmodningsdato), None)
             if stored is None:
                 # A corrected anmodningsdato: §6.1.2 allows the citizen one active course at a time in the
-                # municipality, so a stored *active* course whose period overlaps this one's is this course. (A
-                # closed course is never matched this way: that could rewrite a finished course's history; its
-                # dates are corrected with its AnmodningId.)
-                overlapping = [s for s in alle if s.afslutning is None and _overlap(s, f)]
+                # municipality, so a stored *active* course whose period overlaps this one's, and that shares its
+                # iværksættelse date or an offer, is this course. Without that evidence it may be a second
+                # anmodning (refused by §6.1.2, as it should be), and a closed course is never matched this way:
+                # either could rewrite another course's history. Those are corrected with the AnmodningId.
+                overlapping = [s for s in alle if s.afslutning is None and _overlap(s, f) and _shares_records(s, f)]
                 stored = overlapping[0] if len(overlapping) == 1 else None
         return stored, [s for s in alle if s is not stored]
 

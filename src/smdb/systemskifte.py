@@ -39,6 +39,7 @@ from typing import Any
 from smdb.client import SmdbClient
 from smdb.codes import AfsluttetAarsag, AfsluttetStatus
 from smdb.cpr import mask
+from smdb.errors import ConfigurationError
 from smdb.forms import FORMS, Form, id_element
 from smdb.journal import Journal
 from smdb.models import Afslutning, Indskrivningsforloeb, Kontaktforloeb, Ydelse
@@ -392,7 +393,7 @@ def aktive_forloeb(client: SmdbClient, kommunekode: int) -> list[Kontaktforloeb]
     by KommuneKode, not four per citizen)."""
     alle = client.hent_kommunens_forloeb(kommunekode)
     return sorted(
-        (f for courses in alle.values() for f in courses if f.afslutning is None),
+        (f for courses in alle.values() for f in courses if f.afslutning is None and f.kommunekode == kommunekode),
         key=lambda f: (f.anmodningsdato, f.anmodning.smdb_id or 0),
     )
 
@@ -401,8 +402,8 @@ def aabne_indskrivninger(client: SmdbClient, kommunekode: int) -> list[Indskrivn
     """The municipality's open indskrivninger (no udskrivning), each with its open ydelser (no end date)."""
     out = []
     for h in client.hent_indskrivninger(kommunekode=kommunekode):
-        if h.udskrivning is not None or h.record.smdb_id is None:
-            continue
+        if h.udskrivning is not None or h.record.smdb_id is None or h.record.myndighed != kommunekode:
+            continue  # closed, or (should the search be wider than asked) another municipality's
         ydelser: list[Ydelse] = [
             y.record for y in client.hent_ydelser(indskrivning_id=h.record.smdb_id) if y.record.slutdato is None
         ]
@@ -478,7 +479,7 @@ def aktivliste_rows(
 def kontroller_dato(dato: date, today: date) -> None:
     """A cut-over date in the future is refused before anything is planned or sent (§6.1.1: no future dates)."""
     if dato > today:
-        raise ValueError(
+        raise ConfigurationError(
             f"systemskiftedatoen {dato} ligger i fremtiden (i dag er {today}); SMDB modtager ikke fremtidige datoer "
             "(§6.1.1): kør systemskiftet på eller efter datoen"
         )

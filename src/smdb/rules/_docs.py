@@ -29,6 +29,22 @@ in that form. The old answer options of 4-IVÆR, 6-IVÆR, 31-IVÆR, 2-AFSL, 3-AF
 specification, so the models accept only the current codes; correct old courses with other codes in SMDB-web.
 ASI (`IndsaetAsi`, `HentAsiFor*`) exists only for such courses and is passed through unchecked.
 
+What such a course can still receive today (2024 specification, with §6.1.1: no future dates):
+
+- corrections of its anmodning and iværksættelse (IndsaetIvaerksaettelse with the AnmodningId), new or corrected
+  tilbudstilknytninger, KvalHep, and its afslutning (AfslutBehandling), checked as above;
+- ASI, which only such courses take (register rule `asi_foer_2019`);
+- nothing on the tilbud side: INDS/YDEL/UDSK are refused by the webservice for dates from 2025-01-01 (§3.2), so an
+  old indskrivning still open is closed in SMDB-web (`smdb systemskifte` lists it as an action). For an
+  indskrivning before 2019-07-01, 1-YDEL followed the old requirements.
+
+Retired fields ("Udgået", §6.2) may only be reported for courses begun before 2019-07-01. The §3 tables of the
+specification in force mark no field as Udgået, so the models carry none, and input naming a field the models do
+not know is refused as an unknown field (the model forbids extra fields) rather than sent and silently dropped.
+A course that needs a retired field corrected is corrected in SMDB-web. If DST's Hent answers carry retired
+fields for old courses, that is a difference between DST's WSDL and the built-in contract, and
+`smdb contract diff` reports it (docs/service-contract.md).
+
 ## Rules that the specification states twice
 
 - §6.1.3 c (1-IVÆR not after 1-AFSL) and §6.1.5 (1-AFSL not before 1-IVÆR) are one condition: `afsl_foer_ivaer`.
