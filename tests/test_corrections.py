@@ -92,3 +92,35 @@ def test_a_second_anmodning_sharing_nothing_is_not_taken_for_a_correction(sim: S
     assert out.status == "rejected_local" and [v.code for v in out.violations] == ["en_aaben_anmodning"]
     (stored,) = client.hent_forloeb(ex.CPR_KVINDE, 101)
     assert stored.anmodningsdato == date(2024, 3, 1)
+
+
+def test_a_correction_that_cannot_be_sent_write_by_write_is_refused_before_anything_is_sent(
+    sim: SimServer, client: SmdbClient
+) -> None:
+    """Moving the iværksættelse date moves the offers starting on it (§6.1.4): whichever write goes first, SMDB
+    would refuse it. Refused locally with the manual route; nothing half-sent."""
+    r = Reporter(client)
+    data = ex.kontaktforloeb(afsluttet_efter_dage=None)
+    assert r.report(course(data)).status == "sent"
+    before = client.hent_forloeb(ex.CPR_KVINDE, 101)
+    iv = date.fromisoformat(data["IVÆR"]["IvaerksatBehandlingDato"])
+    data["IVÆR"]["IvaerksatBehandlingDato"] = (iv - timedelta(days=1)).isoformat()
+    for t in data["TILB"]:
+        t["TilbudTilknyttetBehandlingStartDato"] = (iv - timedelta(days=1)).isoformat()
+    out = r.report(course(data))
+    assert out.status == "refused" and out.sent == []
+    assert out.reason is not None and "SMDB-web" in out.reason and "[1-IVÆR]" in out.reason
+    assert client.hent_forloeb(ex.CPR_KVINDE, 101) == before
+
+
+def test_an_ivaerksaettelse_correction_that_keeps_the_rules_is_an_update(sim: SimServer, client: SmdbClient) -> None:
+    r = Reporter(client)
+    data = ex.kontaktforloeb(afsluttet_efter_dage=None)
+    assert r.report(course(data)).status == "sent"
+    data["IVÆR"]["BehandlingFormaalKode"] = "01"
+    out = r.report(course(data))
+    assert out.status == "sent" and out.sent == ["ret anmodning/iværksættelse"]
+    (after,) = client.hent_forloeb(ex.CPR_KVINDE, 101)
+    assert after.ivaerksaettelse is not None and after.ivaerksaettelse.formaal is not None
+    assert after.ivaerksaettelse.formaal.value == "01"
+    assert sim.app.store.count("IVÆR") == 1

@@ -34,7 +34,7 @@ from smdb.errors import (
 )
 from smdb.forms import Form
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
-from smdb.models import Ivaerksaettelse, Kontaktforloeb, SmdbModel, Tilbudstilknytning
+from smdb.models import Afslutning, Ivaerksaettelse, Kontaktforloeb, KvalHep, SmdbModel, Tilbudstilknytning
 from smdb.register import aendringens_brud, ukendte_henvisninger
 from smdb.rules import Violation, parse
 
@@ -317,6 +317,45 @@ def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[St
     return steps, None
 
 
+def _after(course: Kontaktforloeb, step: Step) -> Kontaktforloeb:
+    """The course as SMDB holds it once ``step`` is stored."""
+    record = step.record
+    if isinstance(record, Kontaktforloeb):
+        return course.model_copy(update={"anmodning": record.anmodning, "ivaerksaettelse": record.ivaerksaettelse})
+    if isinstance(record, Tilbudstilknytning):
+        others = [t for t in course.tilbud if record.smdb_id is None or t.smdb_id != record.smdb_id]
+        return course.model_copy(update={"tilbud": [*others, record]})
+    if isinstance(record, KvalHep):
+        return course.model_copy(update={"kvalhep": record})
+    if isinstance(record, Afslutning):
+        return course.model_copy(update={"afslutning": record})
+    raise TypeError(type(record))
+
+
+def _blocked_midway(
+    stored: Kontaktforloeb | None, steps: list[Step], others: list[Kontaktforloeb], today: date
+) -> str | None:
+    """Why a correction cannot be sent one write at a time, or None.
+
+    SMDB judges every write against the whole stored course, so each state between the steps must keep the rules,
+    not only the last. Some corrections cannot: moving the iværksættelse date moves the offers that start on it
+    (§6.1.4: one must start on it, none before it), and whichever goes first breaks a rule. Refused here, before
+    anything is sent, with the manual route, instead of half-sent and rejected by SMDB."""
+    if stored is None:
+        return None
+    state = stored
+    for step in steps[:-1]:
+        state = _after(state, step)
+        new = aendringens_brud(state, stored, others, today)
+        if new:
+            return (
+                f"Rettelsen kan ikke sendes én indberetning ad gangen: efter '{step.description}' ville SMDB afvise "
+                f"forløbet ({new[0].tekst(kode=False)}). Ret det i SMDB-web, eller bed Danmarks Statistik "
+                "(smdb@dst.dk) om hjælp."
+            )
+    return None
+
+
 def send(client: SmdbClient, step: Step, ids: dict[Form, int]) -> Any:
     """Make one write; ``ids`` holds the SMDB ids known so far (by form) and learns the new ones."""
     if step.form is Form.ANM:
@@ -411,6 +450,7 @@ class Reporter:
                         self.journal.set_course(key, chash, REJECTED)
                     return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, violations)
                 steps, refusal = plan(forloeb, stored)
+                refusal = refusal or _blocked_midway(stored, steps, others, self.client.today())
                 if refusal:
                     return Outcome(index, masked, OutcomeStatus.REFUSED, sent, reason=refusal)
                 unknown_refs = self._references(steps)
