@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +172,50 @@ def test_a_utf8_bom_is_accepted_and_the_version_is_shown(tmp_path: Path, capsys:
         main(["--version"])
     assert exit_.value.code == 0
     assert f"smdb-client {__version__}" in capsys.readouterr().out
+
+
+def _ordinary_mistakes(tmp: Path, busy_port: int) -> list[tuple[str, list[str], dict[str, str], str]]:
+    """(what, argv, environment, what the one-line message must name): each is the user's to fix, so exit 2."""
+    from smdb.auth import testcert
+
+    creds = testcert.generate()
+    cert_pem, key_pem = testcert.to_pem(creds, "hemmelig")
+    (tmp / "cert.pem").write_bytes(cert_pem)
+    (tmp / "key.pem").write_bytes(key_pem)
+    (tmp / "cfg.toml").write_text('[smdb]\nkommunekode = 101\nendpont = "https://x"\n')
+    (tmp / "a-file").write_text("x")
+    local = {"SMDB_ENV": "local", "SMDB_ENDPOINT": "http://127.0.0.1:1"}
+    return [
+        ("port in use", ["sim", "serve", "--port", str(busy_port)], {}, "optaget"),
+        ("port out of range", ["sim", "serve", "--port", "70000"], {}, "65535"),
+        ("missing directory", ["sim", "serve", "--db", str(tmp / "mangler" / "sim.db")], {}, "findes ikke"),
+        ("output under a file", ["sim", "cert", "--out", str(tmp / "a-file" / "sub")], {}, "a-file"),
+        ("endpoint without scheme", ["--endpoint", "localhost:8080", "whoami"], {"SMDB_ENV": "local"}, "http(s)"),
+        ("PEM without its key", ["--cert", str(tmp / "cert.pem"), "whoami"], local, "--key"),
+        (
+            "unset password variable",
+            ["--cert", str(tmp / "cert.pem"), "--key", str(tmp / "key.pem"), "whoami"],
+            local,
+            "SMDB_CERT_PASSWORD",
+        ),
+        ("unknown config key", ["--config", str(tmp / "cfg.toml"), "whoami"], local, "endpont"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(8))
+def test_ordinary_mistakes_exit_2_with_one_danish_line_naming_what_to_fix(
+    index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for var in ("SMDB_ENV", "SMDB_ENDPOINT", "SMDB_CERT", "SMDB_KEY", "SMDB_CERT_PASSWORD", "SMDB_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        what, argv, env, names = _ordinary_mistakes(tmp_path, busy.getsockname()[1])[index]
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        assert main(argv) == 2, what
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("smdb: "), (what, err)
+    assert names in err, (what, err)
+    assert "intern fejl" not in err and "Errno" not in err, (what, err)

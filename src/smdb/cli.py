@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import errno
 import io
 import json
 import logging
@@ -84,15 +85,49 @@ def read_json(path: str) -> Any:
 ENV_HOSTS = {"prod": "PROD", "preprod": "PREPROD"}
 
 
+#: The keys a config file's ``[smdb]`` table may hold (the options' long names); anything else is a typo to report.
+CONFIG_KEYS = frozenset(
+    {
+        "env",
+        "cert",
+        "key",
+        "endpoint",
+        "server_cert",
+        "kommunekode",
+        "api_version",
+        "auth",
+        "sts_url",
+        "sts_audience",
+        "deadline",
+        "strict",
+        "allow_insecure_http",
+    }
+)
+
+
 def _config(args: argparse.Namespace) -> dict[str, Any]:
     """Flags beat environment variables, which beat the config file (``--config`` or ``SMDB_CONFIG``)."""
     cfg: dict[str, Any] = {}
     path = args.config or os.environ.get("SMDB_CONFIG")
     if path:
         try:
-            cfg.update(tomllib.loads(read_capped(path, 1024 * 1024).decode("utf-8-sig")).get("smdb", {}))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise UsageError(f"konfigurationsfilen {path} kan ikke læses: {exc}") from None
+            loaded = tomllib.loads(read_capped(path, 1024 * 1024).decode("utf-8-sig"))
+        except OSError as exc:
+            raise UsageError(f"konfigurationsfilen {path} kan ikke læses: {exc.strerror or exc}") from None
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise UsageError(f"konfigurationsfilen {path} er ikke gyldig TOML (UTF-8): {exc}") from None
+        table = loaded.get("smdb", {})
+        unknown = sorted(set(loaded) - {"smdb"}) + sorted(set(table) - CONFIG_KEYS if isinstance(table, dict) else [])
+        if isinstance(table, dict) and "cert_password" in table:
+            raise UsageError(
+                f"konfigurationsfilen {path} må ikke indeholde adgangskoden: sæt miljøvariablen SMDB_CERT_PASSWORD"
+            )
+        if not isinstance(table, dict) or unknown:
+            raise UsageError(
+                f"konfigurationsfilen {path} har ukendte nøgler: {', '.join(unknown) or 'smdb'}; "
+                f"tilladt i tabellen [smdb]: {', '.join(sorted(CONFIG_KEYS))}"
+            )
+        cfg.update(table)
     env_map = {
         "env": "SMDB_ENV",
         "cert": "SMDB_CERT",
@@ -500,10 +535,25 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
             trusted.extend(x509.load_pem_x509_certificates(read_capped(path, 1024 * 1024)))
         except (OSError, ValueError):
             raise UsageError(f"kan ikke læse certifikatet {path}") from None
-    app = Simulator(Store(args.db), trusted=trusted, require_signature=not args.allow_unsigned, auth=args.auth)
     if args.latency < 0 or args.jitter < 0:
         raise UsageError("--latency og --jitter skal være 0 eller flere millisekunder")
-    server = SimServer(app, host=args.host, port=args.port, latency_ms=args.latency, jitter_ms=args.jitter)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port skal være mellem 0 og 65535 (fik {args.port}); 0 vælger en ledig port")
+    if args.db and not Path(args.db).parent.is_dir():
+        raise UsageError(f"--db: mappen {Path(args.db).parent} findes ikke")
+    try:
+        store = Store(args.db)
+    except OSError as exc:
+        raise UsageError(f"--db {args.db} kan ikke åbnes: {exc.strerror or exc}") from None
+    app = Simulator(store, trusted=trusted, require_signature=not args.allow_unsigned, auth=args.auth)
+    try:
+        server = SimServer(app, host=args.host, port=args.port, latency_ms=args.latency, jitter_ms=args.jitter)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(
+                f"port {args.port} på {args.host} er optaget: vælg en anden med --port (0: en ledig)"
+            ) from None
+        raise UsageError(f"kan ikke lytte på {args.host}:{args.port}: {exc.strerror or exc}") from None
     if args.server_cert_out:
         from cryptography.hazmat.primitives import serialization
 
@@ -819,6 +869,18 @@ def _main(argv: Sequence[str] | None) -> int:
     except SmdbError as exc:
         print(f"smdb: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_VIOLATIONS
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+        # a path given on the command line (an output file in a missing directory, say): the user's to fix
+        kinds: tuple[tuple[type[OSError], str], ...] = (
+            (FileNotFoundError, "findes ikke (eller mappen findes ikke)"),
+            (PermissionError, "må ikke læses eller skrives"),
+            (IsADirectoryError, "er en mappe, ikke en fil"),
+            (NotADirectoryError, "har en del, der ikke er en mappe"),
+            (FileExistsError, "findes allerede"),
+        )
+        what = next(text for kind, text in kinds if isinstance(exc, kind))
+        print(f"smdb: {exc.filename or 'filen'} {what}", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         hint = " – kør igen: det, SMDB allerede har, sendes ikke igen" if args.func is cmd_indberet else ""
         print(f"\nsmdb: afbrudt{hint}", file=sys.stderr)

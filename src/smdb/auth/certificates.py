@@ -96,8 +96,9 @@ def load_pkcs12(path: str | Path, password: str | bytes | None) -> Credentials:
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, pw)
     except ValueError:
+        hint = "forkert adgangskode" if pw else "ingen adgangskode: sæt miljøvariablen SMDB_CERT_PASSWORD"
         raise CertificateError(
-            f"Kunne ikke åbne PKCS#12-filen {Path(path).name}: forkert adgangskode eller ikke en PKCS#12-fil"
+            f"Kunne ikke åbne PKCS#12-filen {Path(path).name}: {hint} (eller ikke en PKCS#12-fil)"
         ) from None
     if cert is None or key is None:
         raise CertificateError(f"PKCS#12-filen {Path(path).name} indeholder ikke både certifikat og nøgle")
@@ -115,10 +116,25 @@ def load_pem(
         certs = x509.load_pem_x509_certificates(cert_data)
     except ValueError:
         raise CertificateError(f"{Path(cert_path).name} indeholder ikke et PEM-certifikat") from None
+    if b"PRIVATE KEY-----" not in key_data:
+        where = (
+            f"{Path(key_path).name} indeholder" if key_path else f"{Path(cert_path).name} indeholder kun certifikatet,"
+        )
+        raise CertificateError(f"{where} ingen privat nøgle: angiv nøglefilen med --key (SMDB_KEY)")
+    encrypted = b"ENCRYPTED PRIVATE KEY-----" in key_data or b"Proc-Type: 4,ENCRYPTED" in key_data
+    if encrypted and not pw:
+        raise CertificateError(
+            "Den private nøgle er krypteret, men der er ingen adgangskode: sæt miljøvariablen SMDB_CERT_PASSWORD"
+        )
     try:
         key = serialization.load_pem_private_key(key_data, pw)
-    except (ValueError, TypeError):
-        raise CertificateError("Kunne ikke læse den private nøgle: forkert adgangskode eller format") from None
+    except TypeError:
+        raise CertificateError(
+            "Den private nøgle er ikke krypteret, men der er angivet en adgangskode (SMDB_CERT_PASSWORD): fjern den"
+        ) from None
+    except ValueError:
+        what = "forkert adgangskode (SMDB_CERT_PASSWORD)" if encrypted else "ukendt format"
+        raise CertificateError(f"Kunne ikke læse den private nøgle: {what}") from None
     return Credentials(certs[0], _check_pair(certs[0], key), tuple(certs[1:]))
 
 
