@@ -8,7 +8,6 @@ Content-Length, half-open and excess connections, CPR numbers in a verbose simul
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import os
@@ -31,6 +30,7 @@ from smdb import eksempler as ex
 from smdb.auth import wsse
 from smdb.auth.certificates import Credentials
 from smdb.auth.sts import SAML2_NS, StsConfig, StsTokenProvider, StsUnavailable
+from smdb.auth.xmlenc import decrypt_assertion, encrypt_assertion
 from smdb.cli import main
 from smdb.client import SmdbClient
 from smdb.cpr import CPR_IN_TEXT
@@ -45,6 +45,7 @@ from smdb.journal import Journal, NotAJournal
 from smdb.models import Kontaktforloeb
 from smdb.reporting import Reporter
 from smdb.sim import SimServer, Simulator, Store
+from smdb.sim.codec import PARSER
 from smdb.sim.sts import SIM_AUDIENCE, SimSts
 from smdb.soap.contract import NS, OPERATIONS, SERVICES
 from tests.processes import sim_serve
@@ -310,7 +311,10 @@ def test_a_comment_inside_an_sts_signed_audience_does_not_pass_the_audience_chec
     app = Simulator(trusted=[client_creds.certificate], auth="sts", sts=sts, today=lambda: TODAY)
     with SimServer(app, client_credentials=client_creds) as server:
         token = StsTokenProvider(client_creds, StsConfig(endpoint=server.sts_url, audience=evil)).token()
-        assertion = copy.deepcopy(token.assertion)
+        # the evil service reads the token issued for it (here the same key stands for its own) and re-encrypts the
+        # altered assertion for SMDB: anyone can encrypt for a service's public certificate
+        assert app.server_credentials is not None
+        assertion = decrypt_assertion(token.assertion, app.server_credentials.private_key, PARSER)
         audience = next(assertion.iter(f"{{{SAML2_NS}}}Audience"))
         audience.text = SIM_AUDIENCE
         comment = etree.Comment("x")
@@ -319,7 +323,7 @@ def test_a_comment_inside_an_sts_signed_audience_does_not_pass_the_audience_chec
         env = etree.fromstring(
             f'<s:Envelope xmlns:s="{SOAP}"><s:Header/><s:Body><WhoAmI xmlns="{NS}"/></s:Body></s:Envelope>'
         )
-        wsse.sign_envelope_with_token(env, client_creds, assertion)
+        wsse.sign_envelope_with_token(env, client_creds, encrypt_assertion(assertion, server.server_certificate))
         answer = _post(server, "WhoAmI", etree.tostring(env))
     assert answer.status_code == 500
     assert b"SIKKERHED" in answer.content and b"anden tjeneste" in answer.content

@@ -95,7 +95,7 @@ def test_token_is_renewed_shortly_before_it_expires(sts_sim: SimServer, clock: C
     clock.advance(minutes=6)  # 56 minutes: inside the renewal margin
     c.echo("c")
     assert c.sts_provider.issued == 2
-    assert c.sts_provider.token().assertion_id != first.assertion_id
+    assert c.sts_provider.token().expires > first.expires
 
 
 def test_one_renewal_at_a_time_from_many_threads(sts_sim: SimServer, clock: Clock) -> None:
@@ -145,15 +145,31 @@ def test_forged_token_is_refused(sts_sim: SimServer, clock: Clock, client_creds:
 
 
 def test_tampered_token_is_refused(sts_sim: SimServer, clock: Clock) -> None:
+    """The STS's token is encrypted for the service: changed inside (re-encrypted by someone who could), or a
+    changed byte of the ciphertext, it is refused."""
+    from smdb.auth.xmlenc import decrypt_assertion, encrypt_assertion
+    from smdb.sim.codec import PARSER
+
     c = client_for(sts_sim, clock)
-    assert c.sts_provider is not None
+    assert c.sts_provider is not None and sts_sim.app.server_credentials is not None
     token = c.sts_provider.token()
-    tampered = etree.fromstring(etree.tostring(token.assertion))
-    name_id = tampered.find(f".//{{{SAML2_NS}}}NameID")
+    assert token.assertion.tag == f"{{{SAML2_NS}}}EncryptedAssertion"
+    assertion = decrypt_assertion(token.assertion, sts_sim.app.server_credentials.private_key, PARSER)
+    name_id = assertion.find(f".//{{{SAML2_NS}}}NameID")
     assert name_id is not None
     name_id.text = "CN=Nogen anden"
+    tampered = encrypt_assertion(assertion, sts_sim.server_certificate)
     _with_token(c, Token(tampered, token.assertion_id, token.expires, token.audience))
     with pytest.raises(SmdbSecurityFault, match="betroet STS"):
+        c.echo("x")
+    garbled = etree.fromstring(etree.tostring(token.assertion))
+    value = garbled.find(
+        ".//{http://www.w3.org/2001/04/xmlenc#}CipherData/{http://www.w3.org/2001/04/xmlenc#}CipherValue"
+    )
+    assert value is not None and value.text
+    value.text = ("A" if value.text[40] != "A" else "B").join((value.text[:40], value.text[41:]))
+    _with_token(c, Token(garbled, token.assertion_id, token.expires, token.audience))
+    with pytest.raises(SmdbSecurityFault, match=r"dekrypteres|betroet STS"):
         c.echo("x")
 
 

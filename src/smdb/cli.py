@@ -98,6 +98,8 @@ CONFIG_KEYS = frozenset(
         "auth",
         "sts_url",
         "sts_audience",
+        "sts_cert",
+        "sts_entity_id",
         "deadline",
         "strict",
         "allow_insecure_http",
@@ -139,6 +141,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         "auth": "SMDB_AUTH",
         "sts_url": "SMDB_STS_URL",
         "sts_audience": "SMDB_STS_AUDIENCE",
+        "sts_cert": "SMDB_STS_CERT",
+        "sts_entity_id": "SMDB_STS_ENTITY_ID",
         "deadline": "SMDB_DEADLINE",
     }
     for key, var in env_map.items():
@@ -155,6 +159,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         "auth",
         "sts_url",
         "sts_audience",
+        "sts_cert",
+        "sts_entity_id",
         "deadline",
     ):
         value = getattr(args, key, None)
@@ -208,8 +214,17 @@ def make_client(args: argparse.Namespace) -> Any:
         base = StsConfig.for_environment(prod=env == "prod")
         if env == "local" and not (cfg.get("sts_url") and cfg.get("sts_audience")):
             raise UsageError("--env local --auth sts kræver --sts-url og --sts-audience (se smdb sim serve --auth sts)")
+        sts_certs: list[x509.Certificate] = []
+        if cfg.get("sts_cert"):
+            try:
+                sts_certs = x509.load_pem_x509_certificates(read_capped(cfg["sts_cert"], 1024 * 1024))
+            except (OSError, ValueError):
+                raise UsageError(f"kan ikke læse STS'ens certifikat {cfg['sts_cert']}") from None
         sts_config = StsConfig(
-            endpoint=cfg.get("sts_url", base.endpoint), audience=cfg.get("sts_audience", base.audience)
+            endpoint=cfg.get("sts_url", base.endpoint),
+            audience=cfg.get("sts_audience", base.audience),
+            entity_id=cfg.get("sts_entity_id", base.entity_id),
+            certificates=tuple(sts_certs),
         )
     try:
         deadline = float(cfg.get("deadline", 120))
@@ -554,14 +569,19 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
                 f"port {args.port} på {args.host} er optaget: vælg en anden med --port (0: en ledig)"
             ) from None
         raise UsageError(f"kan ikke lytte på {args.host}:{args.port}: {exc.strerror or exc}") from None
-    if args.server_cert_out:
-        from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization
 
+    if args.server_cert_out:
         write_atomic(args.server_cert_out, server.server_certificate.public_bytes(serialization.Encoding.PEM), 0o644)
+    if args.sts_cert_out:
+        if app.sts is None:
+            raise UsageError("--sts-cert-out kræver --auth sts")
+        write_atomic(args.sts_cert_out, app.sts.certificate.public_bytes(serialization.Encoding.PEM), 0o644)
     print(f"SMDB-simulator på {server.url} (Ctrl-C stopper)", flush=True)
     print(f"  SMDB_ENDPOINT={server.url}", flush=True)
     if args.auth == "sts":
-        print(f"  SMDB_AUTH=sts SMDB_STS_URL={server.sts_url} SMDB_STS_AUDIENCE={app.audience}", flush=True)
+        sts_cert = f" SMDB_STS_CERT={args.sts_cert_out}" if args.sts_cert_out else ""
+        print(f"  SMDB_AUTH=sts SMDB_STS_URL={server.sts_url} SMDB_STS_AUDIENCE={app.audience}{sts_cert}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return EXIT_OK
@@ -665,6 +685,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", choices=["certificate", "sts"], help="certifikat direkte, eller NemLog-in STS (SMDB_AUTH)")
     p.add_argument("--sts-url", dest="sts_url", help="STS-endpoint ved --auth sts (SMDB_STS_URL)")
     p.add_argument("--sts-audience", dest="sts_audience", help="SMDB's entity id hos STS'en (SMDB_STS_AUDIENCE)")
+    p.add_argument(
+        "--sts-cert",
+        dest="sts_cert",
+        help="STS'ens certifikat (PEM): STS'ens svar skal være signeret med det (SMDB_STS_CERT)",
+    )
+    p.add_argument(
+        "--sts-entity-id",
+        dest="sts_entity_id",
+        help="STS'ens entity id, anmodningens wsa:To (SMDB_STS_ENTITY_ID; standard https://signature.sts.nemlog-in.dk/)",
+    )
     p.add_argument("-v", "--verbose", action="count", default=0, help="log (-v INFO, -vv DEBUG; CPR maskeres)")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -817,6 +847,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trust", action="append", help="klientcertifikat (PEM), der accepteres; kan gentages")
     s.add_argument("--allow-unsigned", dest="allow_unsigned", action="store_true", help="accepter usignerede kald")
     s.add_argument("--server-cert-out", dest="server_cert_out", help="skriv simulatorens certifikat (PEM) hertil")
+    s.add_argument(
+        "--sts-cert-out", dest="sts_cert_out", help="--auth sts: skriv den simulerede STS' certifikat (PEM) hertil"
+    )
     s.add_argument("--latency", type=float, default=0.0, help="millisekunder lagt til hvert kald, som hos DST (0)")
     s.add_argument("--jitter", type=float, default=0.0, help="op til så mange millisekunder mere, tilfældigt (0)")
     s.add_argument(

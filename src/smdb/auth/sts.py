@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
@@ -35,6 +36,7 @@ from signxml.exceptions import InvalidInput, InvalidSignature
 from signxml.signer import XMLSigner
 from signxml.verifier import XMLVerifier
 
+from smdb.auth import strtransform, xmldsig
 from smdb.auth.certificates import Credentials
 from smdb.auth.wsse import (
     _WSU_ID,
@@ -50,9 +52,12 @@ from smdb.auth.wsse import (
     X509V3,
     _parse_ts,
     _ts,
+    _ts_seconds,
     sign_envelope,
     verify_timestamp_and_signature,
 )
+from smdb.auth.xmlenc import decrypt_assertion
+from smdb.cpr import scrub
 from smdb.errors import SecurityError, TimestampOutOfWindow
 
 # The STS family lives in smdb.errors (one exception tree); these names stay importable from here.
@@ -65,7 +70,15 @@ from smdb.http import DeadlineExceeded, ResponseTooLarge, bounded_post
 
 WSA_NS = "http://www.w3.org/2005/08/addressing"
 WST_NS = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
-WSP_NS = "http://www.w3.org/ns/ws-policy"
+#: The WS-Policy namespace of AppliesTo that the NemLog-in STS reads (the reference implementations' RSTs and
+#: RSTRs; OIOIDWS.Net rewrites WCF's newer namespace to this one): an AppliesTo in another namespace is not found.
+WSP_NS = "http://schemas.xmlsoap.org/ws/2002/12/policy"
+#: W3C WS-Policy 1.5: what this library wrongly used before; the simulated STS refuses it, as NemLog-in would.
+WSP_W3C_NS = "http://www.w3.org/ns/ws-policy"
+XENC_NS = "http://www.w3.org/2001/04/xmlenc#"
+#: NemLog-in STS entity ids (wsa:To of an RST), from OIOIDWS.Net: the signature case is an organisation signing
+#: with its own certificate, as SMDB's system users do.
+SIGNATURE_CASE_ENTITY_ID = "https://signature.sts.nemlog-in.dk/"
 ISSUE_ACTION = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue"
 ISSUE_REQUEST = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue"
 PUBLIC_KEY = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey"
@@ -90,6 +103,13 @@ class StsConfig:
     renew_before: timedelta = timedelta(minutes=5)
     timeout: tuple[float, float] = (5.0, 30.0)
     claims: tuple[str, ...] = field(default_factory=tuple)
+    #: The STS's entity id: the RST's wsa:To (not the endpoint URL; the STS refuses a message not addressed to it).
+    entity_id: str = SIGNATURE_CASE_ENTITY_ID
+    #: The STS's signing certificate(s): when given, an RSTR whose signature does not verify with one of them is
+    #: refused before its token is used (configured means enforced).
+    certificates: tuple[x509.Certificate, ...] = ()
+    #: Accept an RSTR signed with RSA-SHA1 (the reference STS samples are); off unless the STS needs it.
+    allow_sha1: bool = False
 
     @classmethod
     def for_environment(cls, prod: bool) -> StsConfig:
@@ -98,7 +118,8 @@ class StsConfig:
 
 @dataclass(frozen=True)
 class Token:
-    """An issued token: the assertion element (opaque to us), its id and when it expires."""
+    """An issued token: the token element as the STS returned it (a SAML assertion, or an EncryptedAssertion we
+    cannot and need not read), the id to reference it by (RequestedAttachedReference), when it expires, for whom."""
 
     assertion: etree._Element
     assertion_id: str
@@ -107,12 +128,16 @@ class Token:
 
 
 # ----------------------------------------------------------------------------- the request (client)
-def build_issue_request(creds: Credentials, config: StsConfig, now: datetime) -> bytes:
-    """A signed WS-Trust 1.3 Issue request for a holder-of-key SAML 2.0 token bound to our certificate."""
+def build_issue_request(creds: Credentials, config: StsConfig, now: datetime) -> tuple[bytes, str]:
+    """A signed WS-Trust 1.3 Issue request for a holder-of-key SAML 2.0 token bound to our certificate, shaped as
+    the NemLog-in STS rules and the reference implementations' RSTs: wsa:To the STS's entity id, MessageID
+    ``uuid:…``, AppliesTo in the 2002/12 policy namespace, times without fractions, and every header element
+    (Action, MessageID, To, Timestamp, BinarySecurityToken) and the Body signed. Returns (request, MessageID)."""
     env = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"s": SOAP_NS, "wsa": WSA_NS, "wsu": WSU_NS})
     header = etree.SubElement(env, f"{{{SOAP_NS}}}Header")
+    message_id = f"uuid:{uuid.uuid4()}"
     ids = []
-    for name, value in (("Action", ISSUE_ACTION), ("MessageID", f"urn:uuid:{uuid.uuid4()}"), ("To", config.endpoint)):
+    for name, value in (("Action", ISSUE_ACTION), ("MessageID", message_id), ("To", config.entity_id)):
         el = etree.SubElement(header, f"{{{WSA_NS}}}{name}")
         el.text = value
         el_id = f"{name.lower()}-{uuid.uuid4()}"
@@ -133,15 +158,14 @@ def build_issue_request(creds: Credentials, config: StsConfig, now: datetime) ->
     bst.set("EncodingType", B64)
     bst.text = base64.b64encode(creds.cert_der()).decode()
     lifetime = etree.SubElement(rst, f"{{{WST_NS}}}Lifetime")
-    etree.SubElement(lifetime, f"{{{WSU_NS}}}Created").text = _ts(now)
-    etree.SubElement(lifetime, f"{{{WSU_NS}}}Expires").text = _ts(now + config.lifetime)
+    etree.SubElement(lifetime, f"{{{WSU_NS}}}Expires").text = _ts_seconds(now + config.lifetime)
     if config.claims:
         claims = etree.SubElement(rst, f"{{{WST_NS}}}Claims")
         for claim in config.claims:
             etree.SubElement(claims, f"{{{WST_NS}}}ClaimType").set("Uri", claim)
-    sign_envelope(env, creds, now=now, extra_ids=tuple(ids))
+    sign_envelope(env, creds, now=now, extra_ids=tuple(ids), sign_token=True, seconds_only=True)
     out: bytes = etree.tostring(env, xml_declaration=True, encoding="utf-8")
-    return out
+    return out, message_id
 
 
 #: Comments are dropped at parse time: exclusive c14n ignores them, so a comment inside a signed value (an
@@ -150,7 +174,8 @@ _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, remove_comments=True
 )
 
-#: WS-Trust / WS-Security fault codes (local names) -> what to tell a support desk.
+#: The fault codes the NemLog-in STS rules list (WS-Trust and WS-Security, local names) -> what to tell a support
+#: desk. Codes outside the list still raise StsError with the STS's own code and text.
 _FAULTS: dict[str, tuple[type[StsError], str]] = {
     "FailedAuthentication": (
         StsAuthenticationFailed,
@@ -160,34 +185,160 @@ _FAULTS: dict[str, tuple[type[StsError], str]] = {
         StsAuthenticationFailed,
         "STS'en kunne ikke verificere signaturen: bruges den rigtige private nøgle til certifikatet?",
     ),
+    "InvalidSecurityToken": (
+        StsAuthenticationFailed,
+        "STS'en kunne ikke bruge certifikatet i anmodningen (BinarySecurityToken): er det organisationens "
+        "gyldige certifikat?",
+    ),
+    "InvalidRequest": (StsError, "STS'en forstod ikke anmodningen (InvalidRequest): kontroller STS-konfigurationen"),
+    "BadRequest": (StsError, "STS'en afviste anmodningen som fejlformet (BadRequest)"),
+    "RequestFailed": (StsError, "STS'en kunne ikke udstede et token (RequestFailed): prøv igen senere"),
     "InvalidScope": (
         StsUnknownAudience,
         "STS'en kender ikke tjenesten (AppliesTo): kontroller SMDB's entity id i konfigurationen",
     ),
+    "ExpiredData": (StsClockSkew, "STS'en afviste udløbne data (ExpiredData): kontroller maskinens ur (NTP)"),
     "MessageExpired": (StsClockSkew, "STS'en afviste tidsstemplet: kontroller maskinens ur (NTP)"),
     "InvalidTimeRange": (StsClockSkew, "STS'en afviste den ønskede levetid eller tidsstemplet: kontroller uret"),
 }
+#: The codes the NemLog-in STS rules name, each mapped above (a test keeps the list and the map together).
+STS_RULE_FAULT_CODES = (
+    "InvalidRequest",
+    "FailedAuthentication",
+    "RequestFailed",
+    "InvalidSecurityToken",
+    "BadRequest",
+    "ExpiredData",
+    "InvalidTimeRange",
+)
 
 
-def parse_issue_response(body: bytes, audience: str) -> Token:
-    """The RSTR: the assertion (or EncryptedAssertion) and its lifetime; faults become typed errors."""
+def _fault_of(env: etree._Element) -> etree._Element | None:
+    """The SOAP fault of an STS answer, in either shape the reference implementation meets: a plain SOAP 1.1 fault,
+    or NemLog-in's, nested in a second Envelope inside the Body (OIOIDWS.Net removes the outer one)."""
+    body = env.find(f"{{{SOAP_NS}}}Body")
+    if body is None:
+        return None
+    fault = body.find(f"{{{SOAP_NS}}}Fault")
+    if fault is None:
+        fault = body.find(f"{{{SOAP_NS}}}Envelope/{{{SOAP_NS}}}Body/{{{SOAP_NS}}}Fault")
+    return fault
+
+
+def _fault_text(fault: etree._Element, name: str) -> str:
+    """``faultcode``/``faultstring`` unqualified (SOAP 1.1), or in the WS-Trust namespace as NemLog-in sends them."""
+    for tag in (name, f"{{{WST_NS}}}{name}"):
+        text: str | None = fault.findtext(tag)
+        if text is not None:
+            return text.strip()
+    return ""
+
+
+def raise_for_fault(env: etree._Element) -> None:
+    """Raise the typed StsError an STS fault means; return when the answer is not a fault."""
+    fault = _fault_of(env)
+    if fault is None:
+        return
+    code = _fault_text(fault, "faultcode").split(":")[-1]
+    reason = scrub(_fault_text(fault, "faultstring"))[:300]
+    cls, hint = _FAULTS.get(code, (StsError, "STS'en afviste anmodningen"))
+    raise cls(f"{hint} (STS: {code or 'ukendt'}: {reason})")
+
+
+def _verify_rstr(env: etree._Element, config: StsConfig, message_id: str, now: datetime) -> str:
+    """The RSTR's signature with the STS's certificate before its token is used: the Body and the Timestamp must be
+    covered, the Timestamp current, and RelatesTo (when the STS sends it) our MessageID. Returns SignatureValue."""
+    sec = env.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security")
+    signature = sec.find(f"{{{DS_NS}}}Signature") if sec is not None else None
+    if sec is None or signature is None:
+        raise StsAuthenticationFailed("STS'ens svar er ikke signeret; tokenet bruges ikke")
+    last: SecurityError | None = None
+    for cert in config.certificates:
+        public_key = cert.public_key()
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            continue
+        try:
+            covered = xmldsig.verify(signature, public_key, allow_sha1=config.allow_sha1)
+        except SecurityError as exc:
+            last = exc
+            continue
+        break
+    else:
+        raise StsAuthenticationFailed(
+            f"STS'ens svar kunne ikke verificeres med STS-certifikatet ({last}); tokenet bruges ikke"
+        )
+    body = env.find(f"{{{SOAP_NS}}}Body")
+    ts = sec.find(f"{{{WSU_NS}}}Timestamp")
+    if not any(el is body for el in covered) or ts is None or not any(el is ts for el in covered):
+        raise StsAuthenticationFailed("STS'ens signatur dækker ikke svarets Body og Timestamp")
+    try:
+        expires = _parse_ts(ts.findtext(f"{{{WSU_NS}}}Expires"))
+    except SecurityError as exc:
+        raise StsAuthenticationFailed(f"STS'ens svar har et ugyldigt tidsstempel ({exc})") from None
+    if now - CLOCK_SKEW >= expires:
+        raise StsClockSkew("STS'ens svar er udløbet (Timestamp/Expires): kontroller maskinens ur (NTP)")
+    relates_to = env.find(f"{{{SOAP_NS}}}Header/{{{WSA_NS}}}RelatesTo")
+    if relates_to is not None and (
+        not any(el is relates_to for el in covered) or (relates_to.text or "").strip() != message_id
+    ):
+        raise StsAuthenticationFailed("STS'ens svar hører ikke til denne anmodning (RelatesTo)")
+    value: str = signature.findtext(f"{{{DS_NS}}}SignatureValue") or ""
+    return value
+
+
+def _token_reference(rstr: etree._Element, token: etree._Element) -> str:
+    """The id to reference the token by: the RequestedAttachedReference's (KeyIdentifier or Reference URI), which
+    must name this token; without one, the assertion's ID or the EncryptedData's wsu:Id."""
+    own: set[str | None] = {token.get("ID")}
+    encrypted = token.find(f"{{{XENC_NS}}}EncryptedData")
+    if encrypted is not None:
+        own.add(encrypted.get(_WSU_ID))
+    attached = rstr.find(f"{{{WST_NS}}}RequestedAttachedReference/{{{WSSE_NS}}}SecurityTokenReference")
+    if attached is None:
+        chosen: str | None = next((i for i in own if i), None)
+        if chosen is None:
+            raise StsUnavailable("STS'ens token har intet id at henvise til (og ingen RequestedAttachedReference)")
+        return chosen
+    try:
+        ref_id = strtransform.referenced_id(attached)
+    except SecurityError as exc:
+        raise StsUnavailable(f"STS'ens RequestedAttachedReference kan ikke bruges: {exc}") from None
+    if ref_id not in own:
+        raise StsUnavailable("STS'ens RequestedAttachedReference peger ikke på det udstedte token")
+    return ref_id
+
+
+def parse_issue_response(
+    body: bytes,
+    config: StsConfig | str,
+    message_id: str = "",
+    now: datetime | None = None,
+    seen: set[str] | None = None,
+) -> Token:
+    """The RSTR: verified (when STS certificates are configured), then its token (a SAML assertion, or the
+    EncryptedAssertion the real STS returns, kept opaque) with the id to reference it by and its lifetime; faults
+    in either of NemLog-in's shapes become typed errors."""
+    if isinstance(config, str):  # the audience alone (older callers): nothing to verify with
+        config = StsConfig(audience=config)
+    now = now or datetime.now(UTC)
     try:
         env = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError:
         raise StsUnavailable("STS'en svarede ikke med XML") from None
-    fault = env.find(f"{{{SOAP_NS}}}Body/{{{SOAP_NS}}}Fault")
-    if fault is not None:
-        code = (fault.findtext("faultcode") or "").split(":")[-1]
-        reason = fault.findtext("faultstring") or ""
-        cls, hint = _FAULTS.get(code, (StsError, "STS'en afviste anmodningen"))
-        raise cls(f"{hint} (STS: {code}: {reason})")
+    raise_for_fault(env)
+    if config.certificates:
+        value = _verify_rstr(env, config, message_id, now)
+        if seen is not None:  # OIOIDWS.Net's replay check: the same signed answer twice is a replay
+            if value in seen:
+                raise StsAuthenticationFailed("STS'ens svar er modtaget før (gentaget); tokenet bruges ikke")
+            seen.add(value)
     rstr = env.find(f".//{{{WST_NS}}}RequestSecurityTokenResponse")
     if rstr is None:
         raise StsUnavailable("STS'ens svar indeholder ingen RequestSecurityTokenResponse")
     holder = rstr.find(f"{{{WST_NS}}}RequestedSecurityToken")
     token = None if holder is None else next((c for c in holder if isinstance(c.tag, str)), None)
-    if token is None:
-        raise StsUnavailable("STS'ens svar indeholder ingen token")
+    if token is None or token.tag not in (f"{{{SAML2_NS}}}Assertion", f"{{{SAML2_NS}}}EncryptedAssertion"):
+        raise StsUnavailable("STS'ens svar indeholder ingen SAML-token")
     expires_text = rstr.findtext(f"{{{WST_NS}}}Lifetime/{{{WSU_NS}}}Expires")
     if expires_text is None:
         cond = token.find(f"{{{SAML2_NS}}}Conditions")
@@ -198,7 +349,7 @@ def parse_issue_response(body: bytes, audience: str) -> Token:
         expires = _parse_ts(expires_text)
     except SecurityError:
         raise StsUnavailable("STS'ens svar har en ugyldig levetid") from None
-    return Token(token, token.get("ID") or token.get("Id") or "", expires, audience)
+    return Token(token, _token_reference(rstr, token), expires, config.audience)
 
 
 class StsTokenProvider:
@@ -221,6 +372,8 @@ class StsTokenProvider:
         self.max_response_bytes = max_response_bytes
         self.deadline = deadline
         self._tokens: dict[str, Token] = {}
+        #: SignatureValues of the RSTRs accepted (a few per day): an answer seen before is a replay.
+        self._seen: set[str] = set()
         self._lock = threading.Lock()
         #: How many tokens were issued (for tests and support).
         self.issued = 0
@@ -239,7 +392,8 @@ class StsTokenProvider:
             self._tokens.pop(self.config.audience, None)
 
     def _issue(self) -> Token:
-        request = build_issue_request(self.creds, self.config, self.clock())
+        now = self.clock()
+        request, message_id = build_issue_request(self.creds, self.config, now)
         try:
             response = bounded_post(
                 self.session,
@@ -254,7 +408,7 @@ class StsTokenProvider:
             raise StsUnavailable(f"STS'en ({self.config.endpoint}) svarede ikke brugbart: {exc}") from None
         except requests.exceptions.RequestException as exc:
             raise StsUnavailable(f"STS'en ({self.config.endpoint}) kunne ikke nås: {type(exc).__name__}") from None
-        token = parse_issue_response(response.content, self.config.audience)
+        token = parse_issue_response(response.content, self.config, message_id, now, self._seen)
         self.issued += 1
         return token
 
@@ -366,27 +520,49 @@ def verify_holder_of_key(
     now: datetime | None = None,
     skew: timedelta = CLOCK_SKEW,
     max_lifetime: timedelta = MAX_MESSAGE_LIFETIME,
+    decryption_key: rsa.RSAPrivateKey | None = None,
 ) -> HolderOfKey:
-    """An STS-mode request: a valid token from a trusted STS for this service, and a message signature made by
-    the key the token names (over Body and Timestamp, referring to the token)."""
+    """An STS-mode request as OIO-IDWS SOAP Binding 1.1 has it: a valid token from a trusted STS for this service
+    (an EncryptedAssertion is decrypted with ``decryption_key``, the service's), a SecurityTokenReference naming
+    it, and a message signature made by the key the token names that covers every header element, the Timestamp,
+    the Body, and the token through the STR-Transform."""
     now = now or datetime.now(UTC)
     sec = envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security")
     if sec is None:
         raise SecurityError("Beskeden har ingen wsse:Security")
-    assertion = sec.find(f"{{{SAML2_NS}}}Assertion")
-    if assertion is None:
+    token = sec.find(f"{{{SAML2_NS}}}Assertion")
+    if token is None:
+        token = sec.find(f"{{{SAML2_NS}}}EncryptedAssertion")
+    if token is None:
         raise SecurityError("Beskeden har intet SAML-token fra STS'en")
+    if token.tag == f"{{{SAML2_NS}}}EncryptedAssertion":
+        if decryption_key is None:
+            raise SecurityError("Tokenet er krypteret, og tjenesten har ingen nøgle til det")
+        assertion = decrypt_assertion(token, decryption_key, _PARSER)
+    else:
+        assertion = token
     holder, issuer = verify_assertion(assertion, sts_certificates, audience, now, skew)
     signature = sec.find(f"{{{DS_NS}}}Signature")
     if signature is None:
         raise SecurityError("Beskeden er ikke signeret med nøglen i tokenet")
-    ref = signature.findtext(f"{{{DS_NS}}}KeyInfo/{{{WSSE_NS}}}SecurityTokenReference/{{{WSSE_NS}}}KeyIdentifier")
-    if ref != assertion.get("ID"):
-        raise SecurityError("Signaturen henviser ikke til tokenet")
+    key_ref = signature.find(f"{{{DS_NS}}}KeyInfo/{{{WSSE_NS}}}SecurityTokenReference")
     try:
-        verify_timestamp_and_signature(envelope, sec, holder, now, skew, max_lifetime)
+        if key_ref is None or strtransform.dereference(key_ref) is not token:
+            raise SecurityError("Signaturen henviser ikke til tokenet")
+        covered = verify_timestamp_and_signature(envelope, sec, holder, now, skew, max_lifetime)
     except TimestampOutOfWindow:
         raise
     except SecurityError as exc:
         raise SecurityError(f"Beskeden er ikke signeret af den nøgle, tokenet er udstedt til ({exc})") from None
+    token_refs = [el for el in covered if el.tag == f"{{{WSSE_NS}}}SecurityTokenReference" and el.getparent() is sec]
+    if not any(strtransform.dereference(el) is token for el in token_refs):
+        raise SecurityError("Signaturen dækker ikke tokenet (STR-Transform over en SecurityTokenReference)")
+    header = sec.getparent()
+    unsigned = [
+        etree.QName(el).localname
+        for el in (header if header is not None else [])
+        if isinstance(el.tag, str) and el is not sec and not any(c is el for c in covered)
+    ]
+    if unsigned:
+        raise SecurityError(f"Signaturen dækker ikke headerelementerne {', '.join(unsigned)}")
     return HolderOfKey(holder, assertion.get("ID") or "", issuer)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
@@ -42,13 +43,20 @@ def _ts(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _ts_seconds(t: datetime) -> str:
+    """``yyyy-MM-ddTHH:mm:ssZ``: the form the NemLog-in STS rules mandate for a request's times (no fractions)."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 SAML2_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
 WSSE11_NS = "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd"
 SAML_TOKEN_TYPE = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0"
 SAML_ID_VALUE_TYPE = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID"
 
 
-def _security_header(envelope: etree._Element, now: datetime, ttl: timedelta) -> tuple[etree._Element, str, str]:
+def _security_header(
+    envelope: etree._Element, now: datetime, ttl: timedelta, fmt: Callable[[datetime], str] = _ts
+) -> tuple[etree._Element, str, str]:
     """Create ``wsse:Security`` (mustUnderstand) with a Timestamp; id the Body. Returns (security, body id, ts id)."""
     header = envelope.find(f"{{{SOAP_NS}}}Header")
     body = envelope.find(f"{{{SOAP_NS}}}Body")
@@ -64,8 +72,8 @@ def _security_header(envelope: etree._Element, now: datetime, ttl: timedelta) ->
     ts_id = f"TS-{uuid.uuid4()}"
     ts = etree.SubElement(sec, f"{{{WSU_NS}}}Timestamp")
     ts.set(_WSU_ID, ts_id)
-    etree.SubElement(ts, f"{{{WSU_NS}}}Created").text = _ts(now)
-    etree.SubElement(ts, f"{{{WSU_NS}}}Expires").text = _ts(now + ttl)
+    etree.SubElement(ts, f"{{{WSU_NS}}}Created").text = fmt(now)
+    etree.SubElement(ts, f"{{{WSU_NS}}}Expires").text = fmt(now + ttl)
     return sec, body_id, ts_id
 
 
@@ -85,13 +93,19 @@ def sign_envelope(
     now: datetime | None = None,
     ttl: timedelta = TIMESTAMP_TTL,
     extra_ids: tuple[str, ...] = (),
+    *,
+    sign_token: bool = False,
+    seconds_only: bool = False,
 ) -> etree._Element:
     """Add a signed ``wsse:Security`` header (certificate in a BinarySecurityToken) to ``envelope`` in place.
 
     The signature covers Body and Timestamp, plus any elements whose ``wsu:Id`` is in ``extra_ids`` (WS-Addressing
-    headers of a WS-Trust request).
+    headers of a WS-Trust request), and with ``sign_token`` the BinarySecurityToken too (the NemLog-in STS rules:
+    every header element signed). ``seconds_only``: timestamps without fractions, as the STS rules want them.
     """
-    sec, body_id, ts_id = _security_header(envelope, now or datetime.now(UTC), ttl)
+    sec, body_id, ts_id = _security_header(
+        envelope, now or datetime.now(UTC), ttl, _ts_seconds if seconds_only else _ts
+    )
     bst_id = f"X509-{uuid.uuid4()}"
     bst = etree.SubElement(sec, f"{{{WSSE_NS}}}BinarySecurityToken")
     bst.set("ValueType", X509V3)
@@ -103,29 +117,56 @@ def sign_envelope(
     ref = etree.SubElement(str_el, f"{{{WSSE_NS}}}Reference")
     ref.set("URI", f"#{bst_id}")
     ref.set("ValueType", X509V3)
-    _sign_into(envelope, sec, creds, [body_id, ts_id, *extra_ids], key_info)
+    _sign_into(envelope, sec, creds, [*extra_ids, ts_id, *([bst_id] if sign_token else []), body_id], key_info)
     return envelope
 
 
 def sign_envelope_with_token(
     envelope: etree._Element,
     creds: Credentials,
-    assertion: etree._Element,
+    token: etree._Element,
     now: datetime | None = None,
     ttl: timedelta = TIMESTAMP_TTL,
+    token_id: str | None = None,
 ) -> etree._Element:
-    """OIO-IDWS holder-of-key: put the STS's SAML assertion in ``wsse:Security`` and sign Body and Timestamp with
-    our key, referring to the assertion (KeyIdentifier of type SAMLID) as the key's token."""
+    """OIO-IDWS holder-of-key (OIO-IDWS SOAP Binding 1.1, as the reference implementations send it): put the STS's
+    token (a SAML assertion, or the EncryptedAssertion the STS returned) in ``wsse:Security`` with a
+    SecurityTokenReference naming it (``wsu:Id``, TokenType SAML 2.0, KeyIdentifier SAMLID = ``token_id``, the id
+    the RSTR's RequestedAttachedReference gave), and sign with our key: every header element (WS-Addressing
+    included), the Timestamp, the Body, and the token through the STR-Transform. KeyInfo refers to the token."""
     sec, body_id, ts_id = _security_header(envelope, now or datetime.now(UTC), ttl)
-    sec.append(copy.deepcopy(assertion))
+    encrypted = token.find("{http://www.w3.org/2001/04/xmlenc#}EncryptedData")
+    ref_id = token_id or token.get("ID") or (encrypted.get(_WSU_ID) if encrypted is not None else None) or ""
+    if not ref_id:
+        raise SecurityError("Tokenet fra STS'en har intet id at henvise til")
+    header = sec.getparent()
+    assert header is not None
+    signed_headers = []
+    for el in header:
+        if el is sec or not isinstance(el.tag, str):
+            continue
+        if not el.get(_WSU_ID):
+            el.set(_WSU_ID, f"_{uuid.uuid4()}")
+        signed_headers.append(el.get(_WSU_ID) or "")
+    sec.append(copy.deepcopy(token))
+    token_ref = _token_reference(ref_id)
+    token_ref.set(_WSU_ID, f"_str{uuid.uuid4()}")
+    sec.append(token_ref)
     key_info = etree.Element(f"{{{DS_NS}}}KeyInfo", nsmap={"ds": DS_NS})
-    str_el = etree.SubElement(key_info, f"{{{WSSE_NS}}}SecurityTokenReference", nsmap={"wsse11": WSSE11_NS})
+    key_info.append(_token_reference(ref_id))
+    ids = [*signed_headers, ts_id, body_id]
+    by_id = {el.get(_WSU_ID): el for el in envelope.iter() if isinstance(el.tag, str) and el.get(_WSU_ID)}
+    xmldsig.sign(sec, [by_id[i] for i in ids], creds.private_key, key_info, token_references=[token_ref])
+    return envelope
+
+
+def _token_reference(token_id: str) -> etree._Element:
+    str_el = etree.Element(f"{{{WSSE_NS}}}SecurityTokenReference", nsmap={"wsse": WSSE_NS, "wsse11": WSSE11_NS})
     str_el.set(f"{{{WSSE11_NS}}}TokenType", SAML_TOKEN_TYPE)
     kid = etree.SubElement(str_el, f"{{{WSSE_NS}}}KeyIdentifier")
     kid.set("ValueType", SAML_ID_VALUE_TYPE)
-    kid.text = assertion.get("ID") or ""
-    _sign_into(envelope, sec, creds, [body_id, ts_id], key_info)
-    return envelope
+    kid.text = token_id
+    return str_el
 
 
 def signing_certificate(envelope: etree._Element) -> x509.Certificate | None:
@@ -177,10 +218,10 @@ def verify_timestamp_and_signature(
     now: datetime,
     skew: timedelta,
     max_lifetime: timedelta = MAX_MESSAGE_LIFETIME,
-) -> None:
+) -> list[etree._Element]:
     """The checks both authentication modes share: the Timestamp is present, has time zones, claims a lifetime of
     at most ``max_lifetime`` and is within the window (no replays, no wrong clocks), and the message signature in
-    ``sec`` was made with ``key_holder``'s key over Body and Timestamp."""
+    ``sec`` was made with ``key_holder``'s key over Body and Timestamp. Returns the elements it covers."""
     ts = sec.find(f"{{{WSU_NS}}}Timestamp")
     if ts is None:
         raise SecurityError("Beskeden mangler wsu:Timestamp")
@@ -208,6 +249,7 @@ def verify_timestamp_and_signature(
     # by identity: the envelope's own Body and this header's Timestamp, not some element carrying a copied id
     if body is None or not any(c is body for c in covered) or not any(c is ts for c in covered):
         raise SecurityError("Signaturen dækker ikke både Body og Timestamp")
+    return covered
 
 
 def _who(cert: x509.Certificate) -> str:

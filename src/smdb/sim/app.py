@@ -217,6 +217,9 @@ class Simulator:
         self.auth = auth
         #: STS mode: the simulated STS (also served at /sts/service.svc) and this service's entity id.
         self.sts = sts or (SimSts(list(trusted), [audience], clock=clock) if auth == "sts" else None)
+        if self.sts is not None:
+            # the STS encrypts its tokens for this service, as NemLog-in does for the service they are for
+            self.sts.recipient = lambda: self.server_credentials.certificate if self.server_credentials else None
         self.audience = audience
         self.store = store or Store()
         self.trusted = list(trusted)
@@ -375,6 +378,7 @@ class Simulator:
                     self.audience,
                     now=self.clock(),
                     max_lifetime=self.max_message_lifetime,
+                    decryption_key=self.server_credentials.private_key if self.server_credentials else None,
                 )
             except SecurityError as exc:
                 raise SimFault("SIKKERHED", str(exc)) from None

@@ -166,7 +166,11 @@ class SimServer:
             from smdb.auth.sts import StsConfig
 
             kwargs.setdefault("auth", "sts")
-            kwargs.setdefault("sts", StsConfig(endpoint=self.sts_url, audience=self.app.audience))
+            assert self.app.sts is not None
+            kwargs.setdefault(
+                "sts",
+                StsConfig(endpoint=self.sts_url, audience=self.app.audience, certificates=(self.app.sts.certificate,)),
+            )
         kwargs.setdefault("base_url", self.url)
         return SmdbClient(**kwargs)
 

@@ -9,23 +9,29 @@ from __future__ import annotations
 
 import base64
 import re
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
-from smdb.auth import testcert
+from smdb.auth import testcert, xmldsig
 from smdb.auth.certificates import Credentials
 from smdb.auth.sts import (
+    ISSUE_ACTION,
     PUBLIC_KEY,
     SAML2_TOKEN,
+    SIGNATURE_CASE_ENTITY_ID,
     WSA_NS,
     WSP_NS,
     WST_NS,
     issue_assertion,
 )
-from smdb.auth.wsse import SOAP_NS, WSSE_NS, WSU_NS, _parse_ts, _ts, verify_envelope
+from smdb.auth.wsse import DS_NS, SOAP_NS, WSSE_NS, WSU_NS, _parse_ts, _ts, verify_envelope
+from smdb.auth.xmlenc import ENCRYPTED_ID, encrypt_assertion
 from smdb.errors import SecurityError, TimestampOutOfWindow
 from smdb.sim.codec import PARSER
 
@@ -43,6 +49,13 @@ class _StsFault(Exception):
 
 
 class SimSts:
+    """A simulated NemLog-in STS, at least as strict as the real one is documented to be (docs/security.md has
+    the conformance table): the RST must be addressed to its entity id, carry AppliesTo in the 2002/12 policy
+    namespace and times without fractions, and have every header element signed, the BinarySecurityToken
+    included. Its answers are shaped as NemLog-in's: a signed RSTR (RelatesTo the request) whose token is an
+    EncryptedAssertion for the service, named by RequestedAttachedReference; faults nested in a second Envelope
+    with ``wst:``-qualified faultcode and faultstring."""
+
     def __init__(
         self,
         trusted: list[x509.Certificate],
@@ -51,6 +64,8 @@ class SimSts:
         issuer: str = SIM_ISSUER,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_lifetime: timedelta = timedelta(hours=8),
+        entity_id: str = SIGNATURE_CASE_ENTITY_ID,
+        recipient: Callable[[], x509.Certificate | None] = lambda: None,
     ) -> None:
         self.trusted = trusted
         self.audiences = audiences or [SIM_AUDIENCE]
@@ -58,6 +73,9 @@ class SimSts:
         self.issuer = issuer
         self.clock = clock
         self.max_lifetime = max_lifetime
+        self.entity_id = entity_id
+        #: The certificate of the service the tokens are for (they are encrypted for it); None: not encrypted.
+        self.recipient = recipient
         self.issued = 0
 
     @property
@@ -81,12 +99,25 @@ class SimSts:
         except SecurityError as exc:
             code = "wsse:MessageExpired" if isinstance(exc, TimestampOutOfWindow) else "wst:FailedAuthentication"
             raise _StsFault(code, str(exc)) from None
+        self._check_signed_headers(env, signer)
+        header = env.find(f"{{{SOAP_NS}}}Header")
+        assert header is not None  # verify_envelope found the Security header in it
+        to = (header.findtext(f"{{{WSA_NS}}}To") or "").strip()
+        if to != self.entity_id:
+            raise _StsFault(
+                "wst:InvalidRequest", f"wsa:To skal være STS'ens entity id {self.entity_id} (fik {to[:80]})"
+            )
+        message_id = (header.findtext(f"{{{WSA_NS}}}MessageID") or "").strip()
+        if not re.fullmatch(r"(urn:)?uuid:[0-9a-fA-F-]{36}", message_id):
+            raise _StsFault("wst:InvalidRequest", "wsa:MessageID mangler eller er ikke en uuid")
         rst = env.find(f"{{{SOAP_NS}}}Body/{{{WST_NS}}}RequestSecurityToken")
         if rst is None:
             raise _StsFault("wst:InvalidRequest", "Ingen RequestSecurityToken")
         if rst.findtext(f"{{{WST_NS}}}TokenType") != SAML2_TOKEN or rst.findtext(f"{{{WST_NS}}}KeyType") != PUBLIC_KEY:
             raise _StsFault("wst:InvalidRequest", "Kun SAML 2.0-tokens med offentlig nøgle udstedes")
         audience = rst.findtext(f"{{{WSP_NS}}}AppliesTo/{{{WSA_NS}}}EndpointReference/{{{WSA_NS}}}Address")
+        if audience is None:
+            raise _StsFault("wst:InvalidRequest", f"AppliesTo mangler (forventet i navnerummet {WSP_NS})")
         if audience not in self.audiences:
             raise _StsFault("wst:InvalidScope", f"Ukendt tjeneste (AppliesTo): {audience}")
         use_key = rst.findtext(f"{{{WST_NS}}}UseKey/{{{WSSE_NS}}}BinarySecurityToken")
@@ -95,6 +126,8 @@ class SimSts:
         requested = rst.findtext(f"{{{WST_NS}}}Lifetime/{{{WSU_NS}}}Expires")
         expires = now + self.max_lifetime
         if requested:
+            if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", requested.strip()):
+                raise _StsFault("wst:InvalidTimeRange", "Lifetime/Expires skal have formen yyyy-MM-ddTHH:mm:ssZ")
             try:
                 expires = min(expires, _parse_ts(requested))
             except SecurityError as exc:
@@ -113,33 +146,96 @@ class SimSts:
             {"dk:gov:saml:attribute:CvrNumberIdentifier": m.group(1) if m else ""},
         )
         self.issued += 1
-        return self._response(assertion, audience, now, expires)
+        recipient = self.recipient()
+        token = encrypt_assertion(assertion, recipient) if recipient is not None else assertion
+        return self._response(token, audience, now, expires, message_id, rst.get("Context"))
 
     @staticmethod
-    def _response(assertion: etree._Element, audience: str, created: datetime, expires: datetime) -> bytes:
-        env = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"s": SOAP_NS})
+    def _check_signed_headers(env: etree._Element, signer: x509.Certificate) -> None:
+        """The STS rules: every header element (WS-Addressing and the BinarySecurityToken too) is signed."""
+        sec = env.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security")
+        signature = sec.find(f"{{{DS_NS}}}Signature") if sec is not None else None
+        public_key = signer.public_key()
+        if sec is None or signature is None or not isinstance(public_key, rsa.RSAPublicKey):
+            raise _StsFault("wst:FailedAuthentication", "Anmodningen er ikke signeret")
+        covered = xmldsig.verify(signature, public_key)
+        header = sec.getparent()
+        must = [el for el in (header if header is not None else []) if isinstance(el.tag, str) and el is not sec]
+        must += [el for el in sec if el.tag == f"{{{WSSE_NS}}}BinarySecurityToken"]
+        unsigned = [etree.QName(el).localname for el in must if not any(c is el for c in covered)]
+        if unsigned:
+            raise _StsFault(
+                "wsse:InvalidSecurity", f"Alle headerelementer skal signeres; usigneret: {', '.join(unsigned)}"
+            )
+
+    def _response(
+        self,
+        token: etree._Element,
+        audience: str,
+        created: datetime,
+        expires: datetime,
+        relates_to: str,
+        context: str | None,
+    ) -> bytes:
+        env = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"s": SOAP_NS, "wsa": WSA_NS, "wsu": WSU_NS})
+        header = etree.SubElement(env, f"{{{SOAP_NS}}}Header")
+        ids = []
+        for name, value in (
+            ("Action", ISSUE_ACTION),
+            ("MessageID", f"uuid:{uuid.uuid4()}"),
+            ("RelatesTo", relates_to),
+        ):
+            el = etree.SubElement(header, f"{{{WSA_NS}}}{name}")
+            el.text = value
+            el.set(f"{{{WSU_NS}}}Id", name.lower())
+            ids.append(el)
+        sec = etree.SubElement(header, f"{{{WSSE_NS}}}Security", nsmap={"wsse": WSSE_NS})
+        sec.set(f"{{{SOAP_NS}}}mustUnderstand", "1")
+        ts = etree.SubElement(sec, f"{{{WSU_NS}}}Timestamp")
+        ts.set(f"{{{WSU_NS}}}Id", "sec_timestamp")
+        etree.SubElement(ts, f"{{{WSU_NS}}}Created").text = _ts(created)
+        etree.SubElement(ts, f"{{{WSU_NS}}}Expires").text = _ts(created + timedelta(minutes=5))
         body = etree.SubElement(env, f"{{{SOAP_NS}}}Body")
-        coll = etree.SubElement(
-            body, f"{{{WST_NS}}}RequestSecurityTokenResponseCollection", nsmap={"wst": WST_NS, "wsu": WSU_NS}
-        )
+        body.set(f"{{{WSU_NS}}}Id", "body")
+        coll = etree.SubElement(body, f"{{{WST_NS}}}RequestSecurityTokenResponseCollection", nsmap={"wst": WST_NS})
         rstr = etree.SubElement(coll, f"{{{WST_NS}}}RequestSecurityTokenResponse")
+        if context:
+            rstr.set("Context", context)
         etree.SubElement(rstr, f"{{{WST_NS}}}TokenType").text = SAML2_TOKEN
-        etree.SubElement(rstr, f"{{{WST_NS}}}RequestedSecurityToken").append(assertion)
         applies = etree.SubElement(rstr, f"{{{WSP_NS}}}AppliesTo", nsmap={"wsp": WSP_NS})
         etree.SubElement(
             etree.SubElement(applies, f"{{{WSA_NS}}}EndpointReference"), f"{{{WSA_NS}}}Address"
         ).text = audience
+        etree.SubElement(rstr, f"{{{WST_NS}}}RequestedSecurityToken").append(token)
+        token_id = token.get("ID") or ENCRYPTED_ID
+        for name in ("RequestedAttachedReference", "RequestedUnattachedReference"):
+            ref = etree.SubElement(
+                etree.SubElement(etree.SubElement(rstr, f"{{{WST_NS}}}{name}"), f"{{{WSSE_NS}}}SecurityTokenReference"),
+                f"{{{WSSE_NS}}}Reference",
+            )
+            ref.set("URI", f"#{token_id}")
         lifetime = etree.SubElement(rstr, f"{{{WST_NS}}}Lifetime")
         etree.SubElement(lifetime, f"{{{WSU_NS}}}Created").text = _ts(created)
         etree.SubElement(lifetime, f"{{{WSU_NS}}}Expires").text = _ts(expires)
+        key_info = etree.Element(f"{{{DS_NS}}}KeyInfo", nsmap={"ds": DS_NS})
+        x509_data = etree.SubElement(key_info, f"{{{DS_NS}}}X509Data")
+        etree.SubElement(x509_data, f"{{{DS_NS}}}X509Certificate").text = base64.b64encode(
+            self.certificate.public_bytes(serialization.Encoding.DER)
+        ).decode()
+        xmldsig.sign(sec, [*ids, ts, body], self.credentials.private_key, key_info)
         out: bytes = etree.tostring(env, xml_declaration=True, encoding="utf-8")
         return out
 
     @staticmethod
     def _fault(fault: _StsFault) -> bytes:
-        env = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"s": SOAP_NS, "wst": WST_NS, "wsse": WSSE_NS})
-        f = etree.SubElement(etree.SubElement(env, f"{{{SOAP_NS}}}Body"), f"{{{SOAP_NS}}}Fault")
-        etree.SubElement(f, "faultcode").text = fault.code
-        etree.SubElement(f, "faultstring").text = fault.reason
-        out: bytes = etree.tostring(env, xml_declaration=True, encoding="utf-8")
+        """NemLog-in's fault shape, as OIOIDWS.Net meets it: the fault in a second Envelope inside the Body, its
+        faultcode and faultstring in the WS-Trust namespace (a default namespace), the code's prefix undeclared."""
+        outer = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"s": SOAP_NS})
+        inner = etree.SubElement(
+            etree.SubElement(outer, f"{{{SOAP_NS}}}Body"), f"{{{SOAP_NS}}}Envelope", nsmap={None: WST_NS}
+        )
+        f = etree.SubElement(etree.SubElement(inner, f"{{{SOAP_NS}}}Body"), f"{{{SOAP_NS}}}Fault")
+        etree.SubElement(f, f"{{{WST_NS}}}faultcode").text = fault.code
+        etree.SubElement(f, f"{{{WST_NS}}}faultstring").text = fault.reason
+        out: bytes = etree.tostring(outer, xml_declaration=True, encoding="utf-8")
         return out

@@ -159,6 +159,13 @@ class SoapCaller:
                 raise ValueError("auth='sts' kræver organisationscertifikatet (credentials)")
             config = sts or StsConfig.for_environment(prod=prod)
             require_https(config.endpoint, "STS-adressen", allow_insecure_http)
+            if not config.certificates and not is_loopback(urlsplit(config.endpoint).hostname or ""):
+                warnings.warn(
+                    "STS'ens svar verificeres ikke: angiv STS'ens certifikat (StsConfig.certificates / --sts-cert / "
+                    "SMDB_STS_CERT), så et forfalsket token opdages, før det bruges",
+                    UnverifiedAnswersWarning,
+                    stacklevel=3,
+                )
             self.sts_provider = StsTokenProvider(credentials, config, self.session, clock, max_response_bytes)
             plugins.insert(0, TokenSigningPlugin(credentials, self.sts_provider, clock))
         elif credentials is not None:

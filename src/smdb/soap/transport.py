@@ -66,7 +66,8 @@ class TokenSigningPlugin(Plugin):
         self._clock = clock
 
     def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
-        sign_envelope_with_token(envelope, self._creds, self._provider.token().assertion, now=self._clock())
+        token = self._provider.token()
+        sign_envelope_with_token(envelope, self._creds, token.assertion, now=self._clock(), token_id=token.assertion_id)
         return envelope, http_headers
 
 
