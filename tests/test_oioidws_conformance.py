@@ -39,6 +39,7 @@ from smdb.soap.contract import NS, OPERATIONS, SERVICES
 
 VECTORS = Path(__file__).parent / "vectors" / "oioidws"
 SOAP = wsse.SOAP_NS
+SOAP12 = wsse.SOAP12_NS
 WSA = sts.WSA_NS
 
 
@@ -226,14 +227,14 @@ def _call(server: SimServer, envelope: etree._Element) -> requests.Response:
     return requests.post(
         f"{server.url}/smdbwebservice/api/external/v1/{SERVICES[WHOAMI.service].path}",
         data=etree.tostring(envelope),
-        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{WHOAMI.action}"'},
+        headers={"Content-Type": f'application/soap+xml; charset=utf-8; action="{WHOAMI.action}"'},
         timeout=10,
     )
 
 
 def _envelope() -> etree._Element:
     root: etree._Element = etree.fromstring(
-        f'<s:Envelope xmlns:s="{SOAP}" xmlns:a="{WSA}"><s:Header><a:Action>{WHOAMI.action}</a:Action>'
+        f'<s:Envelope xmlns:s="{SOAP12}" xmlns:a="{WSA}"><s:Header><a:Action>{WHOAMI.action}</a:Action>'
         f"<a:MessageID>urn:uuid:3e62d12d-ade5-4639-9ad4-aa34b58c3f70</a:MessageID></s:Header>"
         f'<s:Body><WhoAmI xmlns="{NS}"/></s:Body></s:Envelope>'
     )
@@ -245,7 +246,7 @@ def test_a_service_call_signs_every_header_and_the_token_through_the_str_transfo
 ) -> None:
     token = StsTokenProvider(client_creds, config(sts_sim)).token()
     env = wsse.sign_envelope_with_token(_envelope(), client_creds, token.assertion, token_id=token.assertion_id)
-    sec = env.find(f"{{{SOAP}}}Header/{{{wsse.WSSE_NS}}}Security")
+    sec = env.find(f"{{{SOAP12}}}Header/{{{wsse.WSSE_NS}}}Security")
     assert sec is not None
     signature = sec.find(f"{{{xmldsig.DS_NS}}}Signature")
     assert signature is not None
@@ -264,7 +265,7 @@ def test_the_simulated_service_refuses_a_token_signed_only_through_keyinfo(
     """Today's old form: the token referenced from KeyInfo only, not signed through the STR-Transform."""
     token = StsTokenProvider(client_creds, config(sts_sim)).token()
     env = wsse.sign_envelope_with_token(_envelope(), client_creds, token.assertion, token_id=token.assertion_id)
-    sec = env.find(f"{{{SOAP}}}Header/{{{wsse.WSSE_NS}}}Security")
+    sec = env.find(f"{{{SOAP12}}}Header/{{{wsse.WSSE_NS}}}Security")
     assert sec is not None
     old_sig = sec.find(f"{{{xmldsig.DS_NS}}}Signature")
     token_ref = sec.find(f"{{{wsse.WSSE_NS}}}SecurityTokenReference")
@@ -284,7 +285,7 @@ def test_the_simulated_service_refuses_an_unsigned_ws_addressing_header(
 ) -> None:
     token = StsTokenProvider(client_creds, config(sts_sim)).token()
     env = wsse.sign_envelope_with_token(_envelope(), client_creds, token.assertion, token_id=token.assertion_id)
-    header = env.find(f"{{{SOAP}}}Header")
+    header = env.find(f"{{{SOAP12}}}Header")
     assert header is not None
     etree.SubElement(header, f"{{{WSA}}}To").text = "https://andet.example"  # added after signing
     answer = _call(sts_sim, env)

@@ -63,17 +63,19 @@ class Mitm(Simulator):
     tamper: Tamper | None = None
     requests_seen: list[tuple[str, bytes]]
 
-    def handle(self, start_response: Callable[..., Any], service: str, action: str, body: bytes) -> Iterable[bytes]:
+    def handle(
+        self, start_response: Callable[..., Any], service: str, action: str, body: bytes, soap: str = wsse.SOAP_NS
+    ) -> Iterable[bytes]:
         self.requests_seen.append((action.rsplit("/", 1)[-1], body))
         captured: list[Any] = []
-        answer = b"".join(super().handle(lambda s, h: captured.append((s, h)), service, action, body))
+        answer = b"".join(super().handle(lambda s, h: captured.append((s, h)), service, action, body, soap))
         status, headers = captured[0]
         op = action.rsplit("/", 1)[-1]
         replaced = self.tamper(op, body, answer) if self.tamper else None
         if replaced is not None:
             answer = replaced
             status = "500 Internal Server Error" if b"Fault>" in replaced else "200 OK"
-            headers = [("Content-Type", "text/xml; charset=utf-8")]
+            headers = [(k, v) for k, v in headers if k.lower() == "content-type"]
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         start_response(status, [*headers, ("Content-Length", str(len(answer)))])
         return [answer]
@@ -239,10 +241,15 @@ def _signed_request(creds: Credentials, operation: str, inner: str, **sign: Any)
     return out
 
 
-def _post(server: SimServer, operation: str, body: bytes) -> requests.Response:
+def _post(server: SimServer, operation: str, body: bytes, soap12: bool = False) -> requests.Response:
     op = OPERATIONS[operation]
     url = f"{server.url}/smdbwebservice/api/external/v1/{SERVICES[op.service].path}"
-    return requests.post(url, data=body, headers={"SOAPAction": f'"{op.action}"'}, timeout=10)
+    headers = (
+        {"Content-Type": f'application/soap+xml; charset=utf-8; action="{op.action}"'}
+        if soap12
+        else {"SOAPAction": f'"{op.action}"'}
+    )
+    return requests.post(url, data=body, headers=headers, timeout=10)
 
 
 @pytest.mark.parametrize("side", ["client", "simulator"])
@@ -321,10 +328,10 @@ def test_a_comment_inside_an_sts_signed_audience_does_not_pass_the_audience_chec
         comment.tail = ".evil.example"
         audience.append(comment)  # exclusive c14n without comments: the STS's signature still verifies
         env = etree.fromstring(
-            f'<s:Envelope xmlns:s="{SOAP}"><s:Header/><s:Body><WhoAmI xmlns="{NS}"/></s:Body></s:Envelope>'
+            f'<s:Envelope xmlns:s="{wsse.SOAP12_NS}"><s:Header/><s:Body><WhoAmI xmlns="{NS}"/></s:Body></s:Envelope>'
         )
         wsse.sign_envelope_with_token(env, client_creds, encrypt_assertion(assertion, server.server_certificate))
-        answer = _post(server, "WhoAmI", etree.tostring(env))
+        answer = _post(server, "WhoAmI", etree.tostring(env), soap12=True)
     assert answer.status_code == 500
     assert b"SIKKERHED" in answer.content and b"anden tjeneste" in answer.content
 

@@ -24,7 +24,7 @@ from smdb.auth.sts import (
     issue_assertion,
 )
 from smdb.client import SmdbClient
-from smdb.errors import SmdbSecurityFault
+from smdb.errors import SmdbFault, SmdbSecurityFault
 from smdb.models import Kontaktforloeb
 from smdb.reporting import Reporter
 from smdb.sim import SimServer, Simulator
@@ -217,8 +217,10 @@ def test_sts_refusals_are_typed_for_the_support_desk(sts_sim: SimServer, clock: 
 def test_certificate_mode_request_is_refused_in_sts_mode(
     sts_sim: SimServer, clock: Clock, client_creds: Credentials
 ) -> None:
+    """A certificate-mode call (SOAP 1.1, no token) is refused: the STS-mode service speaks SOAP 1.2 (OIO-IDWS SOAP
+    Binding 1.1) and requires the token."""
     plain = SmdbClient(base_url=sts_sim.url, credentials=client_creds, clock=clock)
-    with pytest.raises(SmdbSecurityFault, match="SAML-token"):
+    with pytest.raises(SmdbFault, match=r"SOAP 1\.2"):
         plain.echo("x")
 
 
@@ -243,7 +245,7 @@ def test_cli_whoami_and_demo_with_sts(
         assert main(["--auth", "sts", "--sts-url", sim.sts_url, "--sts-audience", sim.app.audience, "whoami"]) == 0
         assert "Cvr: 29189900" in capsys.readouterr().out
         assert main(["whoami"]) == 1  # certificate mode against an STS-mode service: refused
-        assert "SAML-token" in capsys.readouterr().err
+        assert "SOAP 1.2" in capsys.readouterr().err  # a certificate-mode call to the STS-mode service
     assert main(["demo", "--auth", "sts"]) == 0
     assert "STS-token" in capsys.readouterr().out
 

@@ -62,6 +62,7 @@ def test_latency_is_added_to_every_call_but_not_to_the_wsdl(client_creds: Creden
     assert main(["sim", "serve", "--latency", "-5"]) == 2
 
 
+@pytest.mark.heavy  # 7 s; `.ci/run` runs it after the README's test command
 def test_eight_workers_store_exactly_what_one_worker_stores(two_sims: tuple[SimServer, SimServer]) -> None:
     one, eight = two_sims
     items = batch(40)

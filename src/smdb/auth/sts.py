@@ -54,6 +54,7 @@ from smdb.auth.wsse import (
     _ts,
     _ts_seconds,
     sign_envelope,
+    soap_ns,
     verify_timestamp_and_signature,
 )
 from smdb.auth.xmlenc import decrypt_assertion
@@ -527,7 +528,7 @@ def verify_holder_of_key(
     it, and a message signature made by the key the token names that covers every header element, the Timestamp,
     the Body, and the token through the STR-Transform."""
     now = now or datetime.now(UTC)
-    sec = envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security")
+    sec = envelope.find(f"{{{soap_ns(envelope)}}}Header/{{{WSSE_NS}}}Security")
     if sec is None:
         raise SecurityError("Beskeden har ingen wsse:Security")
     token = sec.find(f"{{{SAML2_NS}}}Assertion")

@@ -22,6 +22,9 @@ from smdb.auth.certificates import Credentials
 from smdb.errors import SecurityError, TimestampOutOfWindow
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+#: SOAP 1.2 (OIO-IDWS SOAP Binding 1.1 calls); everything here works on either, by the envelope's own namespace.
+SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
+SOAP_NAMESPACES = (SOAP_NS, SOAP12_NS)
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -54,21 +57,28 @@ SAML_TOKEN_TYPE = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1
 SAML_ID_VALUE_TYPE = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID"
 
 
+def soap_ns(envelope: etree._Element) -> str:
+    """The SOAP namespace of ``envelope`` (1.1 or 1.2); the 1.1 one for anything else (it is then not found)."""
+    ns = etree.QName(envelope).namespace
+    return ns if ns in SOAP_NAMESPACES else SOAP_NS
+
+
 def _security_header(
     envelope: etree._Element, now: datetime, ttl: timedelta, fmt: Callable[[datetime], str] = _ts
 ) -> tuple[etree._Element, str, str]:
     """Create ``wsse:Security`` (mustUnderstand) with a Timestamp; id the Body. Returns (security, body id, ts id)."""
-    header = envelope.find(f"{{{SOAP_NS}}}Header")
-    body = envelope.find(f"{{{SOAP_NS}}}Body")
+    soap = soap_ns(envelope)
+    header = envelope.find(f"{{{soap}}}Header")
+    body = envelope.find(f"{{{soap}}}Body")
     if body is None:
         raise SecurityError("SOAP-konvolutten har ingen Body")
     if header is None:
-        header = etree.Element(f"{{{SOAP_NS}}}Header")
+        header = etree.Element(f"{{{soap}}}Header")
         envelope.insert(0, header)
     body_id = body.get(_WSU_ID) or f"id-{uuid.uuid4()}"
     body.set(_WSU_ID, body_id)
     sec = etree.SubElement(header, f"{{{WSSE_NS}}}Security", nsmap={"wsse": WSSE_NS, "wsu": WSU_NS})
-    sec.set(f"{{{SOAP_NS}}}mustUnderstand", "1")
+    sec.set(f"{{{soap}}}mustUnderstand", "1")
     ts_id = f"TS-{uuid.uuid4()}"
     ts = etree.SubElement(sec, f"{{{WSU_NS}}}Timestamp")
     ts.set(_WSU_ID, ts_id)
@@ -171,7 +181,7 @@ def _token_reference(token_id: str) -> etree._Element:
 
 def signing_certificate(envelope: etree._Element) -> x509.Certificate | None:
     """The certificate carried in the BinarySecurityToken, if any."""
-    bst = envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security/{{{WSSE_NS}}}BinarySecurityToken")
+    bst = envelope.find(f"{{{soap_ns(envelope)}}}Header/{{{WSSE_NS}}}Security/{{{WSSE_NS}}}BinarySecurityToken")
     if bst is None or not bst.text:
         return None
     try:
@@ -181,7 +191,7 @@ def signing_certificate(envelope: etree._Element) -> x509.Certificate | None:
 
 
 def is_signed(envelope: etree._Element) -> bool:
-    return envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security/{{{DS_NS}}}Signature") is not None
+    return envelope.find(f"{{{soap_ns(envelope)}}}Header/{{{WSSE_NS}}}Security/{{{DS_NS}}}Signature") is not None
 
 
 def verify_envelope(
@@ -197,7 +207,7 @@ def verify_envelope(
     claims a trusted subject is refused.
     """
     now = now or datetime.now(UTC)
-    sec = envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security")
+    sec = envelope.find(f"{{{soap_ns(envelope)}}}Header/{{{WSSE_NS}}}Security")
     if sec is None or sec.find(f"{{{DS_NS}}}Signature") is None:
         raise SecurityError("Beskeden er ikke signeret (ingen wsse:Security/ds:Signature)")
     cert = signing_certificate(envelope)
@@ -238,7 +248,7 @@ def verify_timestamp_and_signature(
     signature = sec.find(f"{{{DS_NS}}}Signature")
     if signature is None:
         raise SecurityError("Beskeden er ikke signeret (ingen wsse:Security/ds:Signature)")
-    body = envelope.find(f"{{{SOAP_NS}}}Body")
+    body = envelope.find(f"{{{soap_ns(envelope)}}}Body")
     public_key = key_holder.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise SecurityError(f"Certifikatet ({_who(key_holder)}) har ikke en RSA-nøgle")

@@ -28,6 +28,7 @@ from smdb.auth.wsse import (
     CLOCK_SKEW,
     DS_NS,
     MAX_MESSAGE_LIFETIME,
+    SOAP12_NS,
     SOAP_NS,
     WSSE_NS,
     WSU_NS,
@@ -35,6 +36,7 @@ from smdb.auth.wsse import (
     is_signed,
     sign_envelope,
     signing_certificate,
+    soap_ns,
     verify_envelope,
 )
 from smdb.cpr import scrub
@@ -63,7 +65,7 @@ from smdb.sim.faults import ConnectionAborted, FaultPlan
 from smdb.sim.store import Row, Store
 from smdb.sim.sts import SIM_AUDIENCE, STS_PATH, SimSts
 from smdb.soap import mapping
-from smdb.soap.contract import NS, OPERATIONS, SEARCH_IDS, SERVICES, Operation, build_wsdl
+from smdb.soap.contract import BINDINGS, NS, OPERATIONS, SEARCH_IDS, SERVICES, Operation, build_wsdl
 
 log = logging.getLogger("smdb.sim")
 
@@ -190,6 +192,10 @@ def _parse(model: type[Any], data: dict[str, Any]) -> Any:
         raise _rule_fault(fra_validation_error(exc)) from None
 
 
+def _content_type(soap: str) -> str:
+    return "application/soap+xml; charset=utf-8" if soap == SOAP12_NS else "text/xml; charset=utf-8"
+
+
 class Simulator:
     """The WSGI application. ``trusted``: client certificates accepted; ``today``/``clock`` injectable."""
 
@@ -275,14 +281,26 @@ class Simulator:
         if length > MAX_REQUEST:
             return self._fault(start_response, SimFault("UGYLDIG_FORESPOERGSEL", "Forespørgslen er for stor"))
         body = environ["wsgi.input"].read(length) if length else b""
-        action = environ.get("HTTP_SOAPACTION", "").strip('"')
+        content_type = environ.get("CONTENT_TYPE", "")
+        soap = SOAP12_NS if content_type.lower().startswith("application/soap+xml") else SOAP_NS
+        if soap == SOAP12_NS:  # SOAP 1.2 carries the action in the Content-Type
+            m_action = re.search(r'action="?([^";]+)"?', content_type)
+            action = m_action.group(1) if m_action else ""
+        else:
+            action = environ.get("HTTP_SOAPACTION", "").strip('"')
         self._pace()
-        return self.handle(start_response, service, action, body)
+        return self.handle(start_response, service, action, body, soap)
 
-    def handle(self, start_response: Callable[..., Any], service: str, action: str, body: bytes) -> Iterable[bytes]:
+    def handle(
+        self, start_response: Callable[..., Any], service: str, action: str, body: bytes, soap: str = SOAP_NS
+    ) -> Iterable[bytes]:
         op = next((o for o in OPERATIONS.values() if o.action == action), None)
         plan = self.fault_plan
         try:
+            expected = BINDINGS[self.auth].envelope_ns
+            if soap != expected:  # the binding of the mode, as the contract says (docs/service-contract.md)
+                version = "1.2" if expected == SOAP12_NS else "1.1"
+                raise SimFault("UGYLDIG_FORESPOERGSEL", f"Tjenesten bruger SOAP {version} i denne tilstand")
             if op is None or op.service != service:
                 raise SimFault("UGYLDIG_FORESPOERGSEL", f"Ukendt SOAPAction {action!r} for {service}")
             if plan is not None:
@@ -294,21 +312,23 @@ class Simulator:
                 envelope = etree.fromstring(body, PARSER)
             except etree.XMLSyntaxError:
                 raise SimFault("UGYLDIG_FORESPOERGSEL", "Forespørgslen er ikke gyldig XML") from None
+            if envelope.tag != f"{{{soap}}}Envelope":
+                raise SimFault("UGYLDIG_FORESPOERGSEL", "Konvolutten passer ikke til Content-Type (SOAP-version)")
             caller = self._authenticate(envelope)
             args = self._arguments(envelope, op)
             form = _HENT_FORMS.get(op.name)
             result = self._hent_form(form, args) if form else getattr(self, f"_op_{op.name}")(args, caller)
         except SimFault as fault:
             log.info("%s -> fault %s", op.name if op else action, fault.code)
-            return self._fault(start_response, fault)
+            return self._fault(start_response, fault, soap)
         except CodecError as exc:
-            return self._fault(start_response, SimFault("UGYLDIG_FORESPOERGSEL", str(exc)))
+            return self._fault(start_response, SimFault("UGYLDIG_FORESPOERGSEL", str(exc)), soap)
         except ConnectionAborted:
             raise
         except Exception:  # pragma: no cover - a bug in the simulator must still answer like WCF would
             log.exception("simulator error")
-            return self._fault(start_response, SimFault("INTERN", "Intern fejl i simulatoren", client=False))
-        response = self._envelope()
+            return self._fault(start_response, SimFault("INTERN", "Intern fejl i simulatoren", client=False), soap)
+        response = self._envelope(soap)
         wrapper = etree.SubElement(response[1], f"{{{NS}}}{op.name}Response")
         if op.result is not None and result is not None:
             encode(wrapper, op.result.name, result, op.result.type)
@@ -320,25 +340,34 @@ class Simulator:
             if injected is not None:
                 late: Iterable[bytes] = injected(start_response)
                 return late
-        start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(payload)))])
+        start_response("200 OK", [("Content-Type", _content_type(soap)), ("Content-Length", str(len(payload)))])
         return [payload]
 
     # ------------------------------------------------------------------ envelopes
     @staticmethod
-    def _envelope() -> etree._Element:
-        env = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"s": SOAP_NS})
-        etree.SubElement(env, f"{{{SOAP_NS}}}Header")
-        etree.SubElement(env, f"{{{SOAP_NS}}}Body")
+    def _envelope(soap: str = SOAP_NS) -> etree._Element:
+        env = etree.Element(f"{{{soap}}}Envelope", nsmap={"s": soap})
+        etree.SubElement(env, f"{{{soap}}}Header")
+        etree.SubElement(env, f"{{{soap}}}Body")
         return env
 
-    def _fault(self, start_response: Callable[..., Any], fault: SimFault) -> list[bytes]:
-        env = self._envelope()
-        f = etree.SubElement(env[1], f"{{{SOAP_NS}}}Fault")
-        etree.SubElement(f, "faultcode").text = "s:Client" if fault.client else "s:Server"
-        fs = etree.SubElement(f, "faultstring")
-        fs.set("{http://www.w3.org/XML/1998/namespace}lang", "da-DK")
-        fs.text = fault.message
-        detail = etree.SubElement(f, "detail")
+    def _fault(self, start_response: Callable[..., Any], fault: SimFault, soap: str = SOAP_NS) -> list[bytes]:
+        env = self._envelope(soap)
+        f = etree.SubElement(env[1], f"{{{soap}}}Fault")
+        lang = "{http://www.w3.org/XML/1998/namespace}lang"
+        if soap == SOAP12_NS:  # Code/Value, Reason/Text, Detail
+            code = etree.SubElement(etree.SubElement(f, f"{{{soap}}}Code"), f"{{{soap}}}Value")
+            code.text = "s:Sender" if fault.client else "s:Receiver"
+            text = etree.SubElement(etree.SubElement(f, f"{{{soap}}}Reason"), f"{{{soap}}}Text")
+            text.set(lang, "da-DK")
+            text.text = fault.message
+            detail = etree.SubElement(f, f"{{{soap}}}Detail")
+        else:
+            etree.SubElement(f, "faultcode").text = "s:Client" if fault.client else "s:Server"
+            fs = etree.SubElement(f, "faultstring")
+            fs.set(lang, "da-DK")
+            fs.text = fault.message
+            detail = etree.SubElement(f, "detail")
         encode(detail, "SmdbFejl", {"FejlKode": fault.code, "Besked": fault.message, "Regel": fault.rule}, "SmdbFejl")
         if self.server_credentials is not None:
             # signed like any answer: a client holding DST's certificate must be able to tell DST's faults from
@@ -347,7 +376,7 @@ class Simulator:
         payload = etree.tostring(env, xml_declaration=True, encoding="utf-8")
         start_response(
             "500 Internal Server Error",
-            [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(payload)))],
+            [("Content-Type", _content_type(soap)), ("Content-Length", str(len(payload)))],
         )
         return [payload]
 
@@ -400,7 +429,7 @@ class Simulator:
 
     def _refuse_replay(self, envelope: etree._Element) -> None:
         """A verified request whose signature was seen before is a replay (DST's WCF keeps a replay cache too)."""
-        sec = envelope.find(f"{{{SOAP_NS}}}Header/{{{WSSE_NS}}}Security")
+        sec = envelope.find(f"{{{soap_ns(envelope)}}}Header/{{{WSSE_NS}}}Security")
         value = sec.findtext(f"{{{DS_NS}}}Signature/{{{DS_NS}}}SignatureValue") if sec is not None else None
         expires = sec.findtext(f"{{{WSU_NS}}}Timestamp/{{{WSU_NS}}}Expires") if sec is not None else None
         if not value or not expires:  # pragma: no cover - verification above requires both
@@ -411,7 +440,7 @@ class Simulator:
 
     @staticmethod
     def _arguments(envelope: etree._Element, op: Operation) -> dict[str, Any]:
-        body = envelope.find(f"{{{SOAP_NS}}}Body")
+        body = envelope.find(f"{{{soap_ns(envelope)}}}Body")
         wrapper = body[0] if body is not None and len(body) else None
         if wrapper is None or etree.QName(wrapper).localname != op.name or etree.QName(wrapper).namespace != NS:
             raise SimFault("UGYLDIG_FORESPOERGSEL", f"Body passer ikke til {op.name}")

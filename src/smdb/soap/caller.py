@@ -49,7 +49,7 @@ from smdb.errors import (
 from smdb.http import DeadlineExceeded, ResponseTooLarge, is_loopback, require_https
 from smdb.logs import install_log_scrubbing
 from smdb.soap import mapping
-from smdb.soap.contract import NS, OPERATIONS, SERVICES, Operation, wsdl_filename
+from smdb.soap.contract import BINDINGS, NS, OPERATIONS, SERVICES, Operation, wsdl_filename
 from smdb.soap.transport import (
     SETTINGS,
     BoundedTransport,
@@ -202,7 +202,7 @@ class SoapCaller:
             if proxy is None:
                 doc = load_document(wsdl_source(wsdl_filename(service), self._wsdl_dir, self._wsdl_url))
                 client = zeep.Client(doc, transport=self.transport, plugins=self._plugins, settings=SETTINGS)
-                binding = f"{{{NS}}}BasicHttpsBinding_{SERVICES[service].port_type}"
+                binding = f"{{{NS}}}{BINDINGS[self.auth].prefix}_{SERVICES[service].port_type}"
                 proxy = client.create_service(binding, self.endpoint(service))
                 self._services[service] = proxy
             return proxy

@@ -28,6 +28,26 @@ NS = "http://smdb.dst.dk/api/external/v1"
 XS = "http://www.w3.org/2001/XMLSchema"
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 SOAP_BIND = "http://schemas.xmlsoap.org/wsdl/soap/"
+SOAP12_BIND = "http://schemas.xmlsoap.org/wsdl/soap12/"
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A SOAP binding of the services: its WSDL name prefix, SOAP version (envelope namespace) and WSDL binding
+    namespace."""
+
+    prefix: str
+    envelope_ns: str
+    wsdl_ns: str
+
+
+#: Certificate mode: SOAP 1.1, as assumed for DST's service (WCF BasicHttpsBinding). STS mode: SOAP 1.2, as OIO-IDWS
+#: SOAP Binding 1.1 and the reference traces have it (WCF's WS2007FederationHttpBinding). One place to change if
+#: DST's WSDL says otherwise (``smdb contract diff`` compares the bindings too).
+BINDINGS: dict[str, Binding] = {
+    "certificate": Binding("BasicHttpsBinding", "http://schemas.xmlsoap.org/soap/envelope/", SOAP_BIND),
+    "sts": Binding("WS2007FederationHttpBinding", "http://www.w3.org/2003/05/soap-envelope", SOAP12_BIND),
+}
 WSDL_DIR = Path(__file__).resolve().parent.parent / "wsdl"
 
 
@@ -228,7 +248,7 @@ def build_wsdl(service_key: str) -> bytes:
     """A WCF-style single-file WSDL (document/literal wrapped) for one service."""
     svc = SERVICES[service_key]
     ops = operations_of(service_key)
-    nsmap = {"wsdl": WSDL_NS, "soap": SOAP_BIND, "xs": XS, "tns": NS}
+    nsmap = {"wsdl": WSDL_NS, "soap": SOAP_BIND, "soap12": SOAP12_BIND, "xs": XS, "tns": NS}
     defs = etree.Element(_q(WSDL_NS, "definitions"), nsmap=nsmap, name=f"Secure{service_key}", targetNamespace=NS)
     types_el = etree.SubElement(defs, _q(WSDL_NS, "types"))
     schema = etree.SubElement(types_el, _q(XS, "schema"), targetNamespace=NS, elementFormDefault="qualified")
@@ -271,24 +291,26 @@ def build_wsdl(service_key: str) -> bytes:
         etree.SubElement(o, _q(WSDL_NS, "output"), message=f"tns:{svc.port_type}_{op.name}_OutputMessage")
         etree.SubElement(o, _q(WSDL_NS, "fault"), name="SmdbFejl", message=f"tns:{svc.port_type}_SmdbFejl_FaultMessage")
 
-    binding_name = f"BasicHttpsBinding_{svc.port_type}"
-    b = etree.SubElement(defs, _q(WSDL_NS, "binding"), name=binding_name, type=f"tns:{svc.port_type}")
-    etree.SubElement(b, _q(SOAP_BIND, "binding"), transport="http://schemas.xmlsoap.org/soap/http")
-    for op in ops:
-        o = etree.SubElement(b, _q(WSDL_NS, "operation"), name=op.name)
-        etree.SubElement(o, _q(SOAP_BIND, "operation"), soapAction=op.action, style="document")
-        for kind in ("input", "output"):
-            etree.SubElement(etree.SubElement(o, _q(WSDL_NS, kind)), _q(SOAP_BIND, "body"), use="literal")
-        f = etree.SubElement(o, _q(WSDL_NS, "fault"), name="SmdbFejl")
-        etree.SubElement(f, _q(SOAP_BIND, "fault"), name="SmdbFejl", use="literal")
+    location = f"https://smdbpreprodws.dst.dk/smdbwebservice/api/external/v1/{svc.path}"
+    ports = []
+    for binding in BINDINGS.values():
+        soap = binding.wsdl_ns
+        binding_name = f"{binding.prefix}_{svc.port_type}"
+        b = etree.SubElement(defs, _q(WSDL_NS, "binding"), name=binding_name, type=f"tns:{svc.port_type}")
+        etree.SubElement(b, _q(soap, "binding"), transport="http://schemas.xmlsoap.org/soap/http")
+        for op in ops:
+            o = etree.SubElement(b, _q(WSDL_NS, "operation"), name=op.name)
+            etree.SubElement(o, _q(soap, "operation"), soapAction=op.action, style="document")
+            for kind in ("input", "output"):
+                etree.SubElement(etree.SubElement(o, _q(WSDL_NS, kind)), _q(soap, "body"), use="literal")
+            f = etree.SubElement(o, _q(WSDL_NS, "fault"), name="SmdbFejl")
+            etree.SubElement(f, _q(soap, "fault"), name="SmdbFejl", use="literal")
+        ports.append((binding_name, soap))
 
     s = etree.SubElement(defs, _q(WSDL_NS, "service"), name=f"Secure{service_key}")
-    port = etree.SubElement(s, _q(WSDL_NS, "port"), name=binding_name, binding=f"tns:{binding_name}")
-    etree.SubElement(
-        port,
-        _q(SOAP_BIND, "address"),
-        location=f"https://smdbpreprodws.dst.dk/smdbwebservice/api/external/v1/{svc.path}",
-    )
+    for binding_name, soap in ports:
+        port = etree.SubElement(s, _q(WSDL_NS, "port"), name=binding_name, binding=f"tns:{binding_name}")
+        etree.SubElement(port, _q(soap, "address"), location=location)
     out: bytes = etree.tostring(defs, pretty_print=True, xml_declaration=True, encoding="utf-8")
     return out
 

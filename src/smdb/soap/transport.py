@@ -20,7 +20,7 @@ from zeep.wsdl import Document
 
 from smdb.auth.certificates import Credentials
 from smdb.auth.sts import StsTokenProvider
-from smdb.auth.wsse import SOAP_NS, is_signed, sign_envelope, sign_envelope_with_token, verify_envelope
+from smdb.auth.wsse import SOAP_NAMESPACES, is_signed, sign_envelope, sign_envelope_with_token, verify_envelope
 from smdb.cpr import scrub
 from smdb.errors import AnswerNotVerified, SecurityError
 from smdb.http import bounded_post
@@ -130,10 +130,11 @@ class VerifyPlugin(Plugin):
         self._max_lifetime = max_lifetime
 
     def ingress(self, envelope: Any, http_headers: Any, operation: Any) -> Any:
-        if envelope.tag != f"{{{SOAP_NS}}}Envelope":
+        soap = etree.QName(envelope).namespace
+        if envelope.tag != f"{{{soap}}}Envelope" or soap not in SOAP_NAMESPACES:
             return envelope, http_headers  # an error page, not SOAP: reported as unavailable, not as a forgery
-        body = envelope.find(f"{{{SOAP_NS}}}Body")
-        fault = body.find(f"{{{SOAP_NS}}}Fault") if body is not None else None
+        body = envelope.find(f"{{{soap}}}Body")
+        fault = body.find(f"{{{soap}}}Fault") if body is not None else None
         what = "fejlen" if fault is not None else "svaret"
         if is_signed(envelope) and self._trusted:
             try:
