@@ -241,13 +241,19 @@ def _envelope() -> etree._Element:
     return root
 
 
+def _signed_call(server: SimServer, creds: Credentials) -> tuple[etree._Element, etree._Element]:
+    """A WhoAmI call signed with a fresh token as the client signs it; returns (envelope, its wsse:Security)."""
+    token = StsTokenProvider(creds, config(server)).token()
+    env = wsse.sign_envelope_with_token(_envelope(), creds, token.assertion, token_id=token.assertion_id)
+    sec = env.find(f"{{{SOAP12}}}Header/{{{wsse.WSSE_NS}}}Security")
+    assert sec is not None
+    return env, sec
+
+
 def test_a_service_call_signs_every_header_and_the_token_through_the_str_transform(
     sts_sim: SimServer, client_creds: Credentials
 ) -> None:
-    token = StsTokenProvider(client_creds, config(sts_sim)).token()
-    env = wsse.sign_envelope_with_token(_envelope(), client_creds, token.assertion, token_id=token.assertion_id)
-    sec = env.find(f"{{{SOAP12}}}Header/{{{wsse.WSSE_NS}}}Security")
-    assert sec is not None
+    env, sec = _signed_call(sts_sim, client_creds)
     signature = sec.find(f"{{{xmldsig.DS_NS}}}Signature")
     assert signature is not None
     transforms = [t.get("Algorithm") for t in signature.iter(f"{{{xmldsig.DS_NS}}}Transform")]
@@ -263,10 +269,7 @@ def test_the_simulated_service_refuses_a_token_signed_only_through_keyinfo(
     sts_sim: SimServer, client_creds: Credentials
 ) -> None:
     """Today's old form: the token referenced from KeyInfo only, not signed through the STR-Transform."""
-    token = StsTokenProvider(client_creds, config(sts_sim)).token()
-    env = wsse.sign_envelope_with_token(_envelope(), client_creds, token.assertion, token_id=token.assertion_id)
-    sec = env.find(f"{{{SOAP12}}}Header/{{{wsse.WSSE_NS}}}Security")
-    assert sec is not None
+    env, sec = _signed_call(sts_sim, client_creds)
     old_sig = sec.find(f"{{{xmldsig.DS_NS}}}Signature")
     token_ref = sec.find(f"{{{wsse.WSSE_NS}}}SecurityTokenReference")
     assert old_sig is not None and token_ref is not None
@@ -283,8 +286,7 @@ def test_the_simulated_service_refuses_a_token_signed_only_through_keyinfo(
 def test_the_simulated_service_refuses_an_unsigned_ws_addressing_header(
     sts_sim: SimServer, client_creds: Credentials
 ) -> None:
-    token = StsTokenProvider(client_creds, config(sts_sim)).token()
-    env = wsse.sign_envelope_with_token(_envelope(), client_creds, token.assertion, token_id=token.assertion_id)
+    env, _ = _signed_call(sts_sim, client_creds)
     header = env.find(f"{{{SOAP12}}}Header")
     assert header is not None
     etree.SubElement(header, f"{{{WSA}}}To").text = "https://andet.example"  # added after signing

@@ -148,21 +148,7 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     for key, var in env_map.items():
         if os.environ.get(var):
             cfg[key] = os.environ[var]
-    for key in (
-        "env",
-        "cert",
-        "key",
-        "endpoint",
-        "server_cert",
-        "kommunekode",
-        "api_version",
-        "auth",
-        "sts_url",
-        "sts_audience",
-        "sts_cert",
-        "sts_entity_id",
-        "deadline",
-    ):
+    for key in sorted(CONFIG_KEYS - {"strict", "allow_insecure_http"}):  # the switches: below
         value = getattr(args, key, None)
         if value is not None:
             cfg[key] = value
