@@ -123,9 +123,27 @@ def test_large_input_file_is_handled(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert [(v["forloeb"], v["code"]) for v in violations] == [(1500, "stof_ugyldig_indtagelsesmaade")]
 
 
-def test_schema_command_prints_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+def test_schema_command_prints_a_root_schema_that_validates_input_files(capsys: pytest.CaptureFixture[str]) -> None:
+    """`smdb schema` is usable from other languages as it is: a root schema (a course or a list of courses) that
+    accepts the examples and refuses what is not a course (checked with the jsonschema package)."""
+    from jsonschema import Draft202012Validator
+
     code, out, _ = run(["schema"], capsys)
     assert code == 0
+    schema = json.loads(out)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema" and schema["$id"]
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema)
+    good = [
+        ex.kontaktforloeb(),
+        ex.kontaktforloeb(afsluttet_efter_dage=None, fuld_stofmatrix=True),
+        ex.kontaktforloeb(dage_til_ivaerksaettelse=None),
+        ex.indskrivningsforloeb(),
+    ]
+    for course in [*good, good]:
+        assert not list(validator.iter_errors(json.loads(json.dumps(course, default=str)))), course
+    for bad in ({"foo": "bar"}, [{"foo": "bar"}], 42, {**ex.kontaktforloeb(), "ukendt": 1}):
+        assert list(validator.iter_errors(json.loads(json.dumps(bad, default=str)))), bad
     assert "PersonPsykiskFunktionsnedsættelseKode" in out
 
 

@@ -223,6 +223,11 @@ def test_cli_indberet_dry_run_then_real_then_hent(
     assert main(["hent", "anmodninger", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["PersonIdentifikator"] for r in rows} == {"010190-****", "150685-****"}
+    assert main(["hent", "tilbudstilknytninger", "--cpr", ex.CPR_KVINDE, "--format", "table"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert header[:2] == ["TilbudstilknytningId", "IvaerksaettelseId"]
+    assert main(["hent", "anmodninger", "--format", "table"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[:2] == ["AnmodningId", "PersonIdentifikator"]
     assert main(["hent", "tilbud", "--format", "csv"]) == 0
     assert "TilbudId" in capsys.readouterr().out
 

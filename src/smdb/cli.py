@@ -263,17 +263,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_VIOLATIONS if violations else EXIT_OK
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
+def root_schema() -> dict[str, Any]:
+    """The JSON Schema of an input file: one course (kontaktforløb or indskrivningsforløb) or a list of them, with
+    every form in ``$defs`` (official names, codes and labels, Felt-IDs as ``x-felt-id``)."""
     from pydantic.json_schema import models_json_schema
 
     from smdb.models import Indskrivningsforloeb, Kontaktforloeb
 
-    _, schema = models_json_schema(
-        [(Kontaktforloeb, "validation"), (Indskrivningsforloeb, "validation")],
-        by_alias=True,
-        title="SMDB – Kravspecifikation 2024-07-01: Kontaktforløb og tilbudsskemaer",
-    )
-    json.dump(schema, sys.stdout, ensure_ascii=False, indent=2)
+    _, defs = models_json_schema([(Kontaktforloeb, "validation"), (Indskrivningsforloeb, "validation")], by_alias=True)
+    one = {"anyOf": [{"$ref": "#/$defs/Kontaktforloeb"}, {"$ref": "#/$defs/Indskrivningsforloeb"}]}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:smdb-client:schema:forloeb",
+        "title": "SMDB – Kravspecifikation 2024-07-01: Kontaktforløb og tilbudsskemaer",
+        "description": "Et forløb eller en liste af forløb, som smdb validate og smdb indberet læser dem.",
+        "anyOf": [one, {"type": "array", "items": one}],
+        "$defs": defs["$defs"],
+    }
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    json.dump(root_schema(), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return EXIT_OK
 
@@ -367,6 +377,7 @@ HENT = {**HENT_FORMS, **HENT_OPSLAG}
 
 def cmd_hent(args: argparse.Namespace) -> int:
     from smdb.forms import Form, id_element
+    from smdb.soap.contract import SEARCH_IDS as SEARCH_FORMS
 
     client = make_client(args)
     rows: list[dict[str, Any]]
@@ -378,13 +389,15 @@ def cmd_hent(args: argparse.Namespace) -> int:
         if form is Form.ANM:
             kwargs["kommunekode"] = args.kommune
         rows = []
+        # the ids first (the record's own, then what it refers to) and the (masked) CPR: what a reader looks for
+        lead = [id_element(form), *(id_element(f) for f in SEARCH_FORMS), "PersonIdentifikator", "BorgerCprNummer"]
         for h in client.hent(form, **kwargs):
             row = h.record.to_official()
             refs = ((Form.ANM, h.anmodning_id), (Form.IVAER, h.ivaerksaettelse_id), (Form.INDS, h.indskrivning_id))
             row.update({id_element(ref): value for ref, value in refs if value is not None})
             if h.afslutning is not None:
                 row.update({f"AFSL.{k}": v for k, v in h.afslutning.to_official().items()})
-            rows.append(row)
+            rows.append({**{k: row[k] for k in lead if k in row}, **{k: v for k, v in row.items() if k not in lead}})
     _print_rows(rows, args.format, sys.stdout, args.vis_cpr)
     return EXIT_OK
 
