@@ -49,6 +49,12 @@ def test_substance_table_has_22_substances_with_their_modes() -> None:
         ("0101609234", date(1960, 1, 1)),  # 9, year 60 > 36: 1900s
         ("0101205234", date(2020, 1, 1)),  # 5, year <= 57: 2000s
         ("0101605234", date(1860, 1, 1)),  # 5, year >= 58: 1800s
+        # the boundaries of the rule (now python-stdnum's stdnum.dk.cpr, was hand-written): 36/37 and 57/58
+        ("0101364234", date(2036, 1, 1)),
+        ("0101374234", date(1937, 1, 1)),
+        ("0101578234", date(2057, 1, 1)),
+        ("0101588234", date(1858, 1, 1)),
+        ("0101003234", date(1900, 1, 1)),
     ],
 )
 def test_cpr_century_rule(cpr: str, born: date) -> None:

@@ -1,4 +1,4 @@
-"""CPR numbers: validation with the 7th-digit century rule, and masking.
+"""CPR numbers: validation with the 7th-digit century rule (python-stdnum), and masking.
 
 A CPR number is sensitive personal data. :class:`Cpr` is a ``str`` (so it goes on the wire unchanged)
 whose ``repr`` is masked, so that a model printed in a log line or a traceback shows ``010190-****``
@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from stdnum.dk import cpr as _stdnum_cpr
+from stdnum.exceptions import ValidationError
+
 from smdb.errors import CprError as CprError  # re-exported: smdb.cpr.CprError stays public
 
 _CPR_RE = re.compile(r"^(\d{6})-?(\d{4})$")
@@ -18,18 +21,14 @@ CPR_IN_TEXT = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})-?(\d{4})(?!\d)")
 
 
 def birth_date(digits: str) -> date:
-    """Birth date of a 10-digit CPR number, with the century from the 7th digit (CPR-kontoret's rule)."""
-    day, month, yy, c7 = int(digits[0:2]), int(digits[2:4]), int(digits[4:6]), digits[6]
-    if c7 in "0123":
-        century = 1900
-    elif c7 in "49":
-        century = 2000 if yy <= 36 else 1900
-    else:  # 5-8
-        century = 2000 if yy <= 57 else 1800
+    """Birth date of a 10-digit CPR number, with the century from the 7th digit (CPR-kontoret's rule), by
+    python-stdnum's ``stdnum.dk.cpr`` (the same rule, kept there); its English errors become our Danish one.
+    stdnum's ``validate`` is not used: it compares with the machine's date, and "today" is injectable here."""
     try:
-        return date(century + yy, month, day)
-    except ValueError:
+        born: date = _stdnum_cpr.get_birth_date(digits)
+    except ValidationError:
         raise CprError("CPR-nummeret indeholder ikke en gyldig fødselsdato") from None
+    return born
 
 
 class Cpr(str):
