@@ -186,6 +186,51 @@ def test_progress_is_a_callback_for_schedulers_and_guis(sim: SimServer) -> None:
     assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]
 
 
+def test_progress_without_a_terminal_is_a_line_per_hundred_courses_or_half_minute() -> None:
+    """cron and CI: no bar, but a line now and then, and one at the end."""
+    import io
+
+    from smdb.output import ProgressBar
+
+    now = [0.0]
+    out = io.StringIO()
+    bar = ProgressBar(out, clock=lambda: now[0])
+    for done in range(1, 251):
+        now[0] += 0.01
+        bar(done, 250)
+    now[0] += 31
+    bar(250, 250)
+    assert out.getvalue().splitlines() == [
+        "smdb: 100/250 forløb behandlet",
+        "smdb: 200/250 forløb behandlet",
+        "smdb: 250/250 forløb behandlet",
+        "smdb: 250/250 forløb behandlet",
+    ]
+    slow, now[0] = io.StringIO(), 0.0
+    bar = ProgressBar(slow, clock=lambda: now[0])
+    for done in (1, 2, 3):
+        now[0] += 20
+        bar(done, 1000)
+    assert slow.getvalue().splitlines() == ["smdb: 2/1000 forløb behandlet"]  # 40 s after the start
+
+
+def test_progress_on_a_terminal_is_a_tqdm_bar() -> None:
+    import io
+
+    from smdb.output import ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    bar = ProgressBar(out)
+    for done in range(1, 11):
+        bar(done, 10)
+    bar.close()
+    assert "10/10" in out.getvalue() and "forløb" in out.getvalue()
+
+
 def test_the_municipality_state_is_not_reused_after_its_batch(sim: SimServer) -> None:
     reporter = Reporter(sim.client())
     items = batch(20)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import collections
 import json
 import sys
-from typing import TextIO
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from smdb.reporting import OutcomeStatus, Summary
 
@@ -41,20 +43,39 @@ def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = N
 
 
 class ProgressBar:
-    """A plain progress bar for terminals, as a progress callback; silent when the stream is not a TTY."""
+    """The CLI's progress for a batch, as a progress callback ``(done, total)``.
 
-    def __init__(self, stream: TextIO) -> None:
+    On a terminal a tqdm bar. Otherwise (cron, CI, a log file) one line per ``every`` courses or ``seconds``
+    seconds, whichever comes first, and one at the end: enough to see that a long night run moves, without a
+    line per course."""
+
+    def __init__(
+        self, stream: TextIO, every: int = 100, seconds: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.stream = stream
         self.tty = stream.isatty()
+        self.every = every
+        self.seconds = seconds
+        self._clock = clock
+        self._bar: Any = None
+        self._last_done = 0
+        self._last_time = clock()
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.tty:
+        if self.tty:
+            if self._bar is None:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=total, file=self.stream, unit=" forløb", leave=True, dynamic_ncols=True)
+            self._bar.update(done - self._bar.n)
             return
-        width = 30
-        filled = int(width * done / max(total, 1))
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        self.stream.flush()
+        now = self._clock()
+        if done >= total or done - self._last_done >= self.every or now - self._last_time >= self.seconds:
+            self.stream.write(f"smdb: {done}/{total} forløb behandlet\n")
+            self.stream.flush()
+            self._last_done, self._last_time = done, now
 
     def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
