@@ -323,6 +323,32 @@ def test_cli_journal_shows_the_steps_read_only(cli_env: Path, capsys: pytest.Cap
     assert "er ikke en smdb-journal" in capsys.readouterr().err
 
 
+def test_cli_journal_shows_whole_course_failures_and_rejections(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run where nothing could be sent (SMDB out of reach) and a course a rule rejected: `smdb journal` shows
+    both, with the masked CPR and the reason, not "(ingen)"."""
+    path, journal = cli_env / "courses.json", cli_env / "run.db"
+    bad = ex.kontaktforloeb(cpr=ex.CPR_MAND, kvinde=False)
+    bad["IVÆR"]["IvaerksatBehandlingDato"] = "2024-02-01"  # before the anmodning (§6.1.3 b)
+    path.write_text(json.dumps([bad], default=str))
+    assert main(["indberet", str(path), "--journal", str(journal), "--today", "2025-06-01"]) == 1
+    monkeypatch.setenv("SMDB_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    path.write_text(json.dumps([ex.kontaktforloeb()], default=str))
+    assert main(["indberet", str(path), "--journal", str(journal), "--today", "2025-06-01"]) == 1
+    capsys.readouterr()
+    assert main(["journal", str(journal)]) == 0
+    out = capsys.readouterr().out
+    assert "(ingen)" not in out
+    lines = [line for line in out.splitlines() if "hele forløbet" in line]
+    assert any("150685-****" in line and "rejected" in line and "1-IVÆR" in line for line in lines), out
+    assert any("010190-****" in line and "failed" in line for line in lines), out
+    assert "2 forløb ikke gennemført: 1 failed, 1 rejected" in out
+    assert main(["journal", str(journal), "--status", "failed", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["CPR"], r["Trin"]) for r in rows if r["Trin"] == "hele forløbet"] == [("010190-****", "hele forløbet")]
+
+
 def test_cli_needs_endpoint_and_certificate(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

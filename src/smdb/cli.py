@@ -311,10 +311,13 @@ def cmd_indberet(args: argparse.Namespace) -> int:
 def cmd_journal(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from smdb.journal import NotAJournal, read_steps
+    from smdb.journal import CONFIRMED, NotAJournal, read_courses, read_steps
 
+    statuses = tuple(args.status or ())
     try:
-        steps = read_steps(args.file, tuple(args.status or ()))
+        steps = read_steps(args.file, statuses)
+        # courses that ended without a confirmed send: a rule, a refusal, or SMDB out of reach before any step
+        courses = [c for c in read_courses(args.file, statuses) if c.status != CONFIRMED]
     except NotAJournal as exc:
         raise UsageError(str(exc)) from None
     rows = [
@@ -328,10 +331,28 @@ def cmd_journal(args: argparse.Namespace) -> int:
         }
         for r in steps
     ]
+    rows += [
+        {
+            "Tidspunkt": c.updated_at,
+            "CPR": c.cpr_masked,
+            "Trin": "hele forløbet",
+            "Status": c.status,
+            "SmdbId": "",
+            "Aarsag": c.reason or "",
+        }
+        for c in courses
+    ]
+    rows.sort(key=lambda r: str(r["Tidspunkt"]))
     _print_rows(rows, args.format, sys.stdout, known=JOURNAL_KOLONNER)
     if args.format == "table":
         counts = Counter(r.status for r in steps)
-        print(f"{len(steps)} trin: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "ingen"))
+        text = f"{len(steps)} trin: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "ingen")
+        if courses:
+            by_status = Counter(c.status for c in courses)
+            text += f"; {len(courses)} forløb ikke gennemført: " + ", ".join(
+                f"{n} {status}" for status, n in sorted(by_status.items())
+            )
+        print(text)
     return EXIT_OK
 
 

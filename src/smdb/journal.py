@@ -55,7 +55,9 @@ CREATE TABLE IF NOT EXISTS courses (
     course_key TEXT PRIMARY KEY,
     content_hash TEXT NOT NULL,
     status TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    cpr_masked TEXT,
+    reason TEXT
 );
 CREATE TABLE IF NOT EXISTS plans (
     name TEXT PRIMARY KEY,
@@ -182,6 +184,39 @@ def _check_is_journal(path: Path) -> None:
         raise NotAJournal(str(exc)) from None
 
 
+@dataclass(frozen=True, slots=True)
+class CourseRow:
+    """How a course as a whole ended in the journal (the steps say what was sent)."""
+
+    cpr_masked: str
+    status: str
+    reason: str | None
+    updated_at: str
+
+
+def read_courses(path: str | Path, statuses: tuple[str, ...] = ()) -> list[CourseRow]:
+    """The courses recorded in the journal at ``path``, oldest first, read-only (as :func:`read_steps`)."""
+    if not Path(path).is_file():
+        raise NotAJournal(f"{path}: filen findes ikke")
+    _check_is_journal(Path(path))
+    try:
+        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            columns = {r[1] for r in db.execute("PRAGMA table_info(courses)")}
+            if "cpr_masked" not in columns:  # written before courses carried it: nothing to show
+                return []
+            where = f" WHERE status IN ({', '.join('?' * len(statuses))})" if statuses else ""
+            rows = db.execute(
+                f"SELECT COALESCE(cpr_masked, ''), status, reason, updated_at FROM courses{where} ORDER BY updated_at",
+                statuses,
+            ).fetchall()
+            return [CourseRow(*r) for r in rows]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        raise NotAJournal(f"{path}: er ikke en smdb-journal") from None
+
+
 def read_steps(path: str | Path, statuses: tuple[str, ...] = ()) -> list[StepRow]:
     """The steps recorded in the journal at ``path``, oldest first, opened read-only: looking at a journal (to find
     last night's failures, say) must never create or change one, nor touch a database that is something else."""
@@ -222,6 +257,10 @@ class Journal:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(steps)")}
         if "step_key" not in columns:  # a journal from before steps had stable keys
             self._db.execute("ALTER TABLE steps ADD COLUMN step_key TEXT")
+        course_columns = {r[1] for r in self._db.execute("PRAGMA table_info(courses)")}
+        for column in ("cpr_masked", "reason"):  # a journal from before courses were shown
+            if column not in course_columns:
+                self._db.execute(f"ALTER TABLE courses ADD COLUMN {column} TEXT")
         self._lock = threading.Lock()
         meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         if "salt" in meta:
@@ -316,13 +355,19 @@ class Journal:
             ).fetchone()
         return row is not None and row[0] == chash and row[1] == CONFIRMED
 
-    def set_course(self, course_key: str, chash: str, status: str) -> None:
+    def set_course(
+        self, course_key: str, chash: str, status: str, cpr_masked: str = "", reason: str | None = None
+    ) -> None:
+        """Record how the course as a whole ended (confirmed, rejected by a rule, failed), with the masked CPR and
+        the reason, so ``smdb journal`` shows courses that failed before any step was sent."""
         with self._lock:
             self._db.execute(
-                "INSERT INTO courses (course_key, content_hash, status, updated_at) VALUES (?, ?, ?, ?)"
+                "INSERT INTO courses (course_key, content_hash, status, updated_at, cpr_masked, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(course_key) DO UPDATE SET content_hash = excluded.content_hash,"
-                " status = excluded.status, updated_at = excluded.updated_at",
-                (course_key, chash, status, self._now()),
+                " status = excluded.status, updated_at = excluded.updated_at, cpr_masked = excluded.cpr_masked,"
+                " reason = excluded.reason",
+                (course_key, chash, status, self._now(), cpr_masked, reason),
             )
 
     def _plan_cipher(self) -> AESGCM:

@@ -200,6 +200,15 @@ def _shares_records(a: Kontaktforloeb, b: Kontaktforloeb) -> bool:
     return any((t.tilbud_id, t.startdato) in offers or (t.smdb_id is not None and t.smdb_id in ids) for t in b.tilbud)
 
 
+#: Why a course whose writes could not be reconciled within MAX_RECONCILE rounds failed.
+NOT_RECONCILED = "kunne ikke afstemme forløbet med SMDB"
+
+
+def _texts(violations: Sequence[Violation]) -> str:
+    """The violations as one line for the journal (the CLI summary prints them one per line)."""
+    return "; ".join(v.tekst(kode=False) for v in violations)
+
+
 def _days_apart(a: date | None, b: date | None) -> int:
     """Days between two optional dates; a missing one is as far away as possible."""
     return abs((a - b).days) if a is not None and b is not None else date.max.toordinal()
@@ -447,23 +456,25 @@ class Reporter:
                 violations = aendringens_brud(forloeb, stored, others, self.client.today())
                 if violations:
                     if not self.dry_run:
-                        self.journal.set_course(key, chash, REJECTED)
+                        self.journal.set_course(key, chash, REJECTED, masked, _texts(violations))
                     return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, violations)
                 steps, refusal = plan(forloeb, stored)
                 refusal = refusal or _blocked_midway(stored, steps, others, self.client.today())
                 if refusal:
+                    if not self.dry_run:
+                        self.journal.set_course(key, chash, REJECTED, masked, refusal)
                     return Outcome(index, masked, OutcomeStatus.REFUSED, sent, reason=refusal)
                 unknown_refs = self._references(steps)
                 if unknown_refs:
                     if not self.dry_run:
-                        self.journal.set_course(key, chash, REJECTED)
+                        self.journal.set_course(key, chash, REJECTED, masked, _texts(unknown_refs))
                     return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, unknown_refs)
                 if unresolved:
                     self._resolve(unresolved, steps, own, sent)
                     unresolved = []
                 if not steps:
                     if not self.dry_run:
-                        self.journal.set_course(key, chash, CONFIRMED)
+                        self.journal.set_course(key, chash, CONFIRMED, masked)
                     return Outcome(index, masked, OutcomeStatus.SENT if sent else OutcomeStatus.ALREADY, sent)
                 if self.dry_run:
                     return Outcome(index, masked, OutcomeStatus.PLANNED, [s.description for s in steps])
@@ -471,21 +482,22 @@ class Reporter:
                     self._written.add(str(forloeb.cpr))
                 unknown = self._run(steps, self._ids(stored), key, chash, masked, sent)
                 if unknown is None:
-                    self.journal.set_course(key, chash, CONFIRMED)
+                    self.journal.set_course(key, chash, CONFIRMED, masked)
                     return Outcome(index, masked, OutcomeStatus.SENT, sent)
                 # An unknown outcome: re-fetch and re-plan before anything is re-sent.
                 unresolved.append(unknown)
                 own.add(unknown[0])
-            return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason="kunne ikke afstemme forløbet med SMDB")
+            self.journal.set_course(key, chash, FAILED, masked, NOT_RECONCILED)
+            return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=NOT_RECONCILED)
         except SmdbRuleRejected as exc:
-            self.journal.set_course(key, chash, REJECTED)
+            self.journal.set_course(key, chash, REJECTED, masked, str(exc))
             return Outcome(index, masked, OutcomeStatus.REJECTED_SERVER, sent, reason=str(exc))
         except ValidationFailed as exc:
             return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, exc.violations)
         except SmdbError as exc:
             # unreachable, a server fault, an answer that did not verify, a request that could not be signed: this
             # course failed, the batch goes on (and stops early if the service itself is the problem)
-            self.journal.set_course(key, chash, FAILED)
+            self.journal.set_course(key, chash, FAILED, masked, str(exc))
             blocking = isinstance(exc, SmdbUnavailable | SecurityError | StsError | SmdbSecurityFault)
             return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=str(exc), blocking=blocking)
 
