@@ -633,3 +633,18 @@ def test_a_retired_field_on_a_course_before_2019_is_refused_not_dropped() -> Non
     assert [(v.code, v.message) for v in violations] == [
         ("ukendt_felt", "IVÆR.BehandlingGarantiOverskredetAarsagUdgaaetKode er ikke et felt i skemaet")
     ]
+
+
+def test_a_course_with_an_unreadable_code_still_gets_its_other_rules_checked_in_the_same_pass() -> None:
+    """Fixing a file takes one round: the wrong code is named, and so is the date rule the rest of the course breaks
+    (the unreadable field treated as missing, without a second complaint about it)."""
+    data = ex.kontaktforloeb()
+    data["IVÆR"]["BehandlingFormaalKode"] = "77"
+    data["IVÆR"]["IvaerksatBehandlingDato"] = "2024-02-20"  # before the anmodning
+    _, violations = parse_and_validate(data, date(2025, 6, 1))
+    codes = [v.code for v in violations]
+    assert codes[0] == "kode_ugyldig" and "ivaer_foer_anmodning" in codes
+    assert sum(1 for v in violations if "6-IVÆR" in v.fields) == 1
+    many = [ex.kontaktforloeb(), data]
+    _, in_a_list = parse_and_validate(many, date(2025, 6, 1))
+    assert {v.forloeb for v in in_a_list} == {1} and "ivaer_foer_anmodning" in [v.code for v in in_a_list]

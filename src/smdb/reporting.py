@@ -36,7 +36,7 @@ from smdb.forms import Form
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
 from smdb.models import Afslutning, Ivaerksaettelse, Kontaktforloeb, KvalHep, SmdbModel, Tilbudstilknytning
 from smdb.register import aendringens_brud, ukendte_henvisninger
-from smdb.rules import Violation, parse
+from smdb.rules import Violation, parse, rules_of_the_rest
 
 log = logging.getLogger("smdb.reporting")
 
@@ -593,12 +593,13 @@ class Reporter:
         items = data if isinstance(data, list) else [data]
         return self._batch([self._parsed(item, i) for i, item in enumerate(items)], progress, workers)
 
-    @staticmethod
-    def _parsed(item: Any, index: int) -> Kontaktforloeb | Outcome:
-        """A course from JSON-like data, or the outcome that says why it cannot be reported."""
+    def _parsed(self, item: Any, index: int) -> Kontaktforloeb | Outcome:
+        """A course from JSON-like data, or the outcome that says why it cannot be reported (with the rules the
+        rest of it breaks, so the file is fixed in one round)."""
         f, errors = parse(item, index)
         if errors:
-            return Outcome(index, _masked_raw(item), OutcomeStatus.REJECTED_LOCAL, violations=errors)
+            rest = rules_of_the_rest(item, errors, index, self.client.today())
+            return Outcome(index, _masked_raw(item), OutcomeStatus.REJECTED_LOCAL, violations=[*errors, *rest])
         if not isinstance(f, Kontaktforloeb):
             return Outcome(index, _masked_raw(item), OutcomeStatus.REFUSED, reason=LUKKEDE_SKEMAER)
         return f

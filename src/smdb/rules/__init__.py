@@ -8,6 +8,7 @@ reports type and code-list errors as §3 violations instead of raising.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -95,6 +96,54 @@ def parse(data: Any, index: int | None = None) -> tuple[Forloeb | None, list[Vio
         return None, fra_validation_error(exc, index)
 
 
+def _drop(data: Any, loc: Sequence[Any]) -> bool:
+    """Remove the value at ``loc`` (a pydantic error location) from ``data``; False when it is not there."""
+    node = data
+    for part in loc[:-1]:
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            node = node[part]
+        else:
+            return False
+    last = loc[-1] if loc else None
+    if isinstance(node, dict) and last in node:
+        del node[last]
+        return True
+    return False
+
+
+def rules_of_the_rest(
+    data: Any, errors: Sequence[Violation], index: int | None = None, today: date | None = None
+) -> list[Violation]:
+    """The business-rule violations of a course that does not parse, with each unreadable field (a wrong code or
+    type) treated as missing, so that a file is fixed in one round, not two. Violations about the unreadable fields
+    themselves are left out (their parse errors already name them); a course still missing something required
+    after that cannot be judged and gives none."""
+    if not isinstance(data, dict) or not errors:
+        return []
+    model: type[Kontaktforloeb] | type[Indskrivningsforloeb] = (
+        Indskrivningsforloeb if "INDS" in data else Kontaktforloeb
+    )
+    trimmed = copy.deepcopy(data)
+    unreadable = {felt for v in errors for felt in v.fields}
+    for _ in range(3):
+        try:
+            course = model.model_validate(trimmed)
+            break
+        except ValidationError as exc:
+            dropped = [_drop(trimmed, tuple(e["loc"])) for e in exc.errors() if e["type"] != "missing"]
+            if not any(dropped):
+                return []
+    else:
+        return []
+    return [
+        Violation(v.rule, v.fields, v.code, v.message, index)
+        for v in validate(course, today)
+        if not unreadable & set(v.fields)
+    ]
+
+
 def parse_and_validate(data: Any, today: date | None = None) -> tuple[list[Forloeb], list[Violation]]:
     """Parse a course or a list of courses and validate those that parse. Nothing raises for bad data."""
     parsed, violations, _ = parse_validate_and_warn(data, today, warn=False)
@@ -116,6 +165,7 @@ def parse_validate_and_warn(
     for i, item in enumerate(raw):
         f, errs = parse(item, None if single else i)
         violations.extend(errs)
+        violations.extend(rules_of_the_rest(item, errs, None if single else i, today))
         if f is not None:
             parsed.append(f)
             idx_map.append(i)
