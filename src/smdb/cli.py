@@ -16,14 +16,13 @@ import json
 import logging
 import os
 import sys
-import tomllib
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
 from smdb.cpr import mask, scrub
-from smdb.errors import CertificateError, ConfigurationError, SmdbError
+from smdb.errors import ConfigurationError, SmdbError
 from smdb.files import UnsafeFile, read_capped, write_atomic, write_owner_only
 from smdb.journal import STEP_STATUSES, NotAJournal
 from smdb.logs import scrub_handlers
@@ -82,155 +81,26 @@ def read_json(path: str) -> Any:
 
 
 # ----------------------------------------------------------------------------- configuration
-ENV_HOSTS = {"prod": "PROD", "preprod": "PREPROD"}
 
 
-#: The keys a config file's ``[smdb]`` table may hold (the options' long names); anything else is a typo to report.
-CONFIG_KEYS = frozenset(
-    {
-        "env",
-        "cert",
-        "key",
-        "endpoint",
-        "server_cert",
-        "kommunekode",
-        "api_version",
-        "auth",
-        "sts_url",
-        "sts_audience",
-        "sts_cert",
-        "sts_entity_id",
-        "deadline",
-        "strict",
-        "allow_insecure_http",
+def _settings(args: argparse.Namespace) -> Any:
+    """The settings: flags over ``SMDB_*`` over the config file (``--config`` or ``SMDB_CONFIG``); see
+    :mod:`smdb.settings`."""
+    from smdb.settings import SmdbSettings
+
+    flags = {
+        name: getattr(args, "kommune" if name == "kommunekode" else name, None)
+        for name in SmdbSettings.model_fields
+        if name != "cert_password"
     }
-)
-
-
-def _config(args: argparse.Namespace) -> dict[str, Any]:
-    """Flags beat environment variables, which beat the config file (``--config`` or ``SMDB_CONFIG``)."""
-    cfg: dict[str, Any] = {}
-    path = args.config or os.environ.get("SMDB_CONFIG")
-    if path:
-        try:
-            loaded = tomllib.loads(read_capped(path, 1024 * 1024).decode("utf-8-sig"))
-        except OSError as exc:
-            raise UsageError(f"konfigurationsfilen {path} kan ikke læses: {exc.strerror or exc}") from None
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise UsageError(f"konfigurationsfilen {path} er ikke gyldig TOML (UTF-8): {exc}") from None
-        table = loaded.get("smdb", {})
-        unknown = sorted(set(loaded) - {"smdb"}) + sorted(set(table) - CONFIG_KEYS if isinstance(table, dict) else [])
-        if isinstance(table, dict) and "cert_password" in table:
-            raise UsageError(
-                f"konfigurationsfilen {path} må ikke indeholde adgangskoden: sæt miljøvariablen SMDB_CERT_PASSWORD"
-            )
-        if not isinstance(table, dict) or unknown:
-            raise UsageError(
-                f"konfigurationsfilen {path} har ukendte nøgler: {', '.join(unknown) or 'smdb'}; "
-                f"tilladt i tabellen [smdb]: {', '.join(sorted(CONFIG_KEYS))}"
-            )
-        cfg.update(table)
-    env_map = {
-        "env": "SMDB_ENV",
-        "cert": "SMDB_CERT",
-        "cert_password": "SMDB_CERT_PASSWORD",
-        "key": "SMDB_KEY",
-        "endpoint": "SMDB_ENDPOINT",
-        "server_cert": "SMDB_SERVER_CERT",
-        "kommunekode": "SMDB_KOMMUNEKODE",
-        "auth": "SMDB_AUTH",
-        "sts_url": "SMDB_STS_URL",
-        "sts_audience": "SMDB_STS_AUDIENCE",
-        "sts_cert": "SMDB_STS_CERT",
-        "sts_entity_id": "SMDB_STS_ENTITY_ID",
-        "deadline": "SMDB_DEADLINE",
-    }
-    for key, var in env_map.items():
-        if os.environ.get(var):
-            cfg[key] = os.environ[var]
-    for key in sorted(CONFIG_KEYS - {"strict", "allow_insecure_http"}):  # the switches: below
-        value = getattr(args, key, None)
-        if value is not None:
-            cfg[key] = value
-    if getattr(args, "strict", False):
-        cfg["strict"] = True
-    if getattr(args, "allow_insecure_http", False):
-        cfg["allow_insecure_http"] = True
-    return cfg
+    for switch in ("strict", "allow_insecure_http"):  # store_true: absent means "not given", not False
+        flags[switch] = True if getattr(args, switch, False) else None
+    return SmdbSettings.load(args.config, **flags)
 
 
 def make_client(args: argparse.Namespace) -> Any:
-    from cryptography import x509
-
-    from smdb import auth
-    from smdb.client import Environment, SmdbClient
-
-    cfg = _config(args)
-    env = str(cfg.get("env", "preprod")).lower()
-    if env not in ("local", "preprod", "prod"):
-        raise UsageError(f"--env skal være local, preprod eller prod (fik {env!r})")
-    endpoint = cfg.get("endpoint")
-    if env == "local" and not endpoint:
-        raise UsageError("--env local kræver --endpoint (eller SMDB_ENDPOINT), fx http://127.0.0.1:8765")
-    creds = None
-    if cfg.get("cert"):
-        try:
-            creds = auth.load(cfg["cert"], cfg.get("cert_password"), cfg.get("key"))
-            creds.check_validity()
-        except CertificateError as exc:
-            raise UsageError(str(exc)) from None
-    elif env != "local":
-        raise UsageError("angiv organisationens certifikat med --cert eller SMDB_CERT")
-    server_certs = []
-    if cfg.get("server_cert"):
-        try:
-            server_certs = x509.load_pem_x509_certificates(read_capped(cfg["server_cert"], 1024 * 1024))
-        except (OSError, ValueError):
-            raise UsageError(f"kan ikke læse DST's certifikat {cfg['server_cert']}") from None
     today = getattr(args, "today", None)
-    auth_mode = str(cfg.get("auth", "certificate")).lower()
-    if auth_mode not in ("certificate", "sts"):
-        raise UsageError(f"--auth skal være certificate eller sts (fik {auth_mode!r})")
-    sts_config = None
-    if auth_mode == "sts":
-        if creds is None:
-            raise UsageError("--auth sts kræver organisationscertifikatet (--cert eller SMDB_CERT)")
-        from smdb.auth.sts import StsConfig
-
-        base = StsConfig.for_environment(prod=env == "prod")
-        if env == "local" and not (cfg.get("sts_url") and cfg.get("sts_audience")):
-            raise UsageError("--env local --auth sts kræver --sts-url og --sts-audience (se smdb sim serve --auth sts)")
-        sts_certs: list[x509.Certificate] = []
-        if cfg.get("sts_cert"):
-            try:
-                sts_certs = x509.load_pem_x509_certificates(read_capped(cfg["sts_cert"], 1024 * 1024))
-            except (OSError, ValueError):
-                raise UsageError(f"kan ikke læse STS'ens certifikat {cfg['sts_cert']}") from None
-        sts_config = StsConfig(
-            endpoint=cfg.get("sts_url", base.endpoint),
-            audience=cfg.get("sts_audience", base.audience),
-            entity_id=cfg.get("sts_entity_id", base.entity_id),
-            certificates=tuple(sts_certs),
-        )
-    try:
-        deadline = float(cfg.get("deadline", 120))
-    except (TypeError, ValueError):
-        raise UsageError(f"--deadline skal være et antal sekunder (fik {cfg.get('deadline')!r})") from None
-    if not 0 < deadline <= 3600:
-        raise UsageError("--deadline skal være mellem 0 og 3600 sekunder")
-    return SmdbClient(
-        Environment[ENV_HOSTS.get(env, "PREPROD")],
-        deadline=deadline,
-        allow_insecure_http=bool(cfg.get("allow_insecure_http", False)),
-        auth=auth_mode,
-        sts=sts_config,
-        credentials=creds,
-        base_url=endpoint,
-        api_version=str(cfg.get("api_version", "v1")),
-        server_certificates=server_certs,
-        strict=bool(cfg.get("strict", False)),
-        today=(lambda: today) if today else date.today,
-    )
+    return _settings(args).client(today=(lambda: today) if today else date.today)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -476,13 +346,10 @@ def cmd_aktivliste(args: argparse.Namespace) -> int:
 
 
 def _kommune(args: argparse.Namespace) -> int:
-    k = args.kommune or _config(args).get("kommunekode")
+    k: int | None = _settings(args).kommunekode
     if k is None:
         raise UsageError("angiv kommunekoden med --kommune (eller SMDB_KOMMUNEKODE)")
-    try:
-        return int(k)
-    except ValueError:
-        raise UsageError(f"kommunekoden skal være et tal (fik {k!r})") from None
+    return k
 
 
 def cmd_systemskifte(args: argparse.Namespace) -> int:

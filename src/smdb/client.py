@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from cryptography import x509
@@ -56,6 +56,10 @@ class Environment(Enum):
 
     PROD = "https://smdbws.dst.dk"
     PREPROD = "https://smdbpreprodws.dst.dk"
+
+
+if TYPE_CHECKING:
+    from smdb.settings import SmdbSettings
 
 
 class SmdbClient:
@@ -146,6 +150,19 @@ class SmdbClient:
         self.auth, self.deadline, self.retries = self.soap.auth, self.soap.deadline, self.soap.retries
         self._opslag: tuple[frozenset[int], frozenset[str]] | None = None
         self._opslag_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: SmdbSettings, **overrides: Any) -> SmdbClient:
+        """A client for :class:`smdb.settings.SmdbSettings` (``overrides`` go to the constructor as they are)."""
+        return settings.client(**overrides)
+
+    @classmethod
+    def from_env(cls, config_file: str | Path | None = None, **overrides: Any) -> SmdbClient:
+        """A client configured as the ``smdb`` command is: ``SMDB_*`` variables over the ``[smdb]`` table of
+        ``config_file`` (default ``$SMDB_CONFIG``); a wrong or missing setting raises ConfigurationError."""
+        from smdb.settings import SmdbSettings
+
+        return SmdbSettings.load(config_file).client(**overrides)
 
     def endpoint(self, service: str) -> str:
         return self.soap.endpoint(service)

@@ -1,0 +1,218 @@
+"""One settings model for the library and the CLI (pydantic-settings): arguments beat the environment (``SMDB_*``),
+which beats a TOML file (the ``[smdb]`` table of ``SMDB_CONFIG`` or the file given).
+
+Before, the environment and the config file existed only in the CLI; now an integration script gets the same with
+:meth:`smdb.client.SmdbClient.from_env` (or :meth:`SmdbSettings.load` and :meth:`SmdbSettings.client`), and the CLI
+is one more caller. Unknown keys in the file are refused (a typo must not silently fall back to a default), and the
+certificate's password is taken only from ``SMDB_CERT_PASSWORD``: never from a file, never logged (``SecretStr``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from smdb.errors import ConfigurationError
+from smdb.files import read_capped
+
+if TYPE_CHECKING:
+    from smdb.client import SmdbClient
+
+#: Where a setting comes from, for messages: the CLI flag, the environment variable.
+_FLAG = {
+    "env": "--env",
+    "endpoint": "--endpoint",
+    "cert": "--cert",
+    "key": "--key",
+    "server_cert": "--server-cert",
+    "kommunekode": "--kommune",
+    "api_version": "--api-version",
+    "auth": "--auth",
+    "sts_url": "--sts-url",
+    "sts_audience": "--sts-audience",
+    "sts_cert": "--sts-cert",
+    "sts_entity_id": "--sts-entity-id",
+    "deadline": "--deadline",
+    "strict": "--strict",
+    "allow_insecure_http": "--allow-insecure-http",
+}
+
+
+class _TomlTable(PydanticBaseSettingsSource):
+    """The ``[smdb]`` table of a TOML file, the lowest-priority source; unknown keys and passwords are refused."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: str | None) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False  # __call__ reads the whole table at once
+
+    def __call__(self) -> dict[str, Any]:
+        if not self.path:
+            return {}
+        try:
+            loaded = tomllib.loads(read_capped(self.path, 1024 * 1024).decode("utf-8-sig"))
+        except OSError as exc:
+            raise ConfigurationError(f"konfigurationsfilen {self.path} kan ikke læses: {exc.strerror or exc}") from None
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(f"konfigurationsfilen {self.path} er ikke gyldig TOML (UTF-8): {exc}") from None
+        table = loaded.get("smdb", {})
+        if isinstance(table, dict) and "cert_password" in table:
+            raise ConfigurationError(
+                f"konfigurationsfilen {self.path} må ikke indeholde adgangskoden: sæt miljøvariablen SMDB_CERT_PASSWORD"
+            )
+        known = set(SmdbSettings.model_fields) - {"cert_password"}
+        unknown = sorted(set(loaded) - {"smdb"}) + (sorted(set(table) - known) if isinstance(table, dict) else [])
+        if not isinstance(table, dict) or unknown:
+            raise ConfigurationError(
+                f"konfigurationsfilen {self.path} har ukendte nøgler: {', '.join(unknown) or 'smdb'}; "
+                f"tilladt i tabellen [smdb]: {', '.join(sorted(known))}"
+            )
+        return table
+
+
+class SmdbSettings(BaseSettings):
+    """Everything needed to talk to SMDB; each field is also ``SMDB_<NAME>`` and a key of the config file."""
+
+    model_config = SettingsConfigDict(env_prefix="SMDB_", extra="forbid", case_sensitive=False)
+
+    #: local (a simulator at ``endpoint``), preprod or prod.
+    env: Literal["local", "preprod", "prod"] = "preprod"
+    endpoint: str | None = None
+    #: The organisation's certificate: PKCS#12 (.p12/.pfx) or PEM (with ``key`` for a separate key file).
+    cert: Path | None = None
+    key: Path | None = None
+    #: Only from ``SMDB_CERT_PASSWORD`` (or an argument): never from a file.
+    cert_password: SecretStr | None = None
+    #: DST's certificate (PEM): then every answer and fault must be signed by it.
+    server_cert: Path | None = None
+    kommunekode: int | None = None
+    api_version: Literal["v1", "v0"] = "v1"
+    auth: Literal["certificate", "sts"] = "certificate"
+    sts_url: str | None = None
+    sts_audience: str | None = None
+    sts_cert: Path | None = None
+    sts_entity_id: str | None = None
+    #: The longest one call may take, retries included (seconds).
+    deadline: float = Field(default=120.0, gt=0, le=3600)
+    strict: bool = False
+    allow_insecure_http: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _TomlTable(settings_cls, _CONFIG_FILE.get("path"))
+
+    @classmethod
+    def load(cls, config_file: str | os.PathLike[str] | None = None, **arguments: Any) -> SmdbSettings:
+        """Arguments (None ones ignored) over ``SMDB_*`` over the ``[smdb]`` table of ``config_file`` (default
+        ``$SMDB_CONFIG``). A wrong value raises ConfigurationError naming the setting in Danish."""
+        path = config_file if config_file is not None else os.environ.get("SMDB_CONFIG")
+        _CONFIG_FILE["path"] = str(path) if path else None
+        try:
+            return cls(**{k: v for k, v in arguments.items() if v is not None})
+        except ValidationError as exc:
+            raise ConfigurationError(_danish(exc)) from None
+        finally:
+            _CONFIG_FILE.pop("path", None)
+
+    def client(self, *, today: Callable[[], date] = date.today, **overrides: Any) -> SmdbClient:
+        """An :class:`~smdb.client.SmdbClient` for these settings (certificates loaded and checked); ``overrides``
+        go to the client as they are (``clock``, ``session``, …)."""
+        from cryptography import x509
+
+        from smdb import auth as auth_files
+        from smdb.auth.sts import StsConfig
+        from smdb.client import Environment, SmdbClient
+        from smdb.errors import CertificateError
+
+        if self.env == "local" and not self.endpoint:
+            raise ConfigurationError("--env local kræver --endpoint (eller SMDB_ENDPOINT), fx http://127.0.0.1:8765")
+        creds = None
+        if self.cert is not None:
+            password = self.cert_password.get_secret_value() if self.cert_password else None
+            try:
+                creds = auth_files.load(self.cert, password, self.key)
+                creds.check_validity()
+            except CertificateError as exc:
+                raise ConfigurationError(str(exc)) from None
+        elif self.env != "local":
+            raise ConfigurationError("angiv organisationens certifikat med --cert eller SMDB_CERT")
+        server_certs = _certificates(self.server_cert, "DST's certifikat") if self.server_cert else []
+        sts = None
+        if self.auth == "sts":
+            if creds is None:
+                raise ConfigurationError("--auth sts kræver organisationscertifikatet (--cert eller SMDB_CERT)")
+            if self.env == "local" and not (self.sts_url and self.sts_audience):
+                raise ConfigurationError(
+                    "--env local --auth sts kræver --sts-url og --sts-audience (se smdb sim serve --auth sts)"
+                )
+            base = StsConfig.for_environment(prod=self.env == "prod")
+            sts_certs: list[x509.Certificate] = (
+                _certificates(self.sts_cert, "STS'ens certifikat") if self.sts_cert else []
+            )
+            sts = StsConfig(
+                endpoint=self.sts_url or base.endpoint,
+                audience=self.sts_audience or base.audience,
+                entity_id=self.sts_entity_id or base.entity_id,
+                certificates=tuple(sts_certs),
+            )
+        settings: dict[str, Any] = {
+            "deadline": self.deadline,
+            "allow_insecure_http": self.allow_insecure_http,
+            "auth": self.auth,
+            "sts": sts,
+            "credentials": creds,
+            "base_url": self.endpoint,
+            "api_version": self.api_version,
+            "server_certificates": server_certs,
+            "strict": self.strict,
+            "today": today,
+            **overrides,
+        }
+        environment = Environment.PROD if self.env == "prod" else Environment.PREPROD
+        return SmdbClient(environment, **settings)
+
+
+#: The config file of the load in progress (pydantic-settings builds the sources in a classmethod).
+_CONFIG_FILE: dict[str, str | None] = {}
+
+
+def _certificates(path: Path, what: str) -> list[Any]:
+    from cryptography import x509
+
+    try:
+        return list(x509.load_pem_x509_certificates(read_capped(path, 1024 * 1024)))
+    except (OSError, ValueError):
+        raise ConfigurationError(f"kan ikke læse {what} {path}") from None
+
+
+def _danish(exc: ValidationError) -> str:
+    """The first problem, naming the setting by flag and variable, in Danish (pydantic's text is English)."""
+    err = exc.errors(include_url=False)[0]
+    name = str(err["loc"][0]) if err["loc"] else "?"
+    where = f"{_FLAG.get(name, name)} (SMDB_{name.upper()})"
+    typ = err["type"]
+    if typ == "literal_error":
+        allowed = str((err.get("ctx") or {}).get("expected", "")).replace(" or ", " eller ")
+        return f"{where} skal være {allowed} (fik {err.get('input')!r})"
+    if typ in ("greater_than", "less_than_equal", "greater_than_equal", "float_parsing", "int_parsing"):
+        return f"{where} har en ugyldig værdi ({err.get('input')!r}); se smdb --help"
+    if typ == "extra_forbidden":
+        return f"ukendt indstilling {name}"
+    return f"{where} har en ugyldig værdi ({err.get('input')!r})"
