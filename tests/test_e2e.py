@@ -212,7 +212,7 @@ def test_cli_indberet_dry_run_then_real_then_hent(
     path = cli_env / "courses.json"
     path.write_text(json.dumps([ex.kontaktforloeb(), ex.kontaktforloeb(cpr=ex.CPR_MAND, kvinde=False)]))
     assert main(["indberet", str(path), "--dry-run", "--today", "2025-06-01"]) == 0
-    assert "planned" in capsys.readouterr().out
+    assert "planlagt (intet sendt)" in capsys.readouterr().out
     assert sim.app.store.count() == 0
     assert (
         main(["indberet", str(path), "--journal", str(cli_env / "j.db"), "--format", "json", "--today", "2025-06-01"])
@@ -265,7 +265,7 @@ def test_cli_indberet_one_unparseable_course_does_not_hold_back_the_batch(
     assert sim.app.store.count("ANM") == 2
     assert main(["indberet", str(path), "--today", "2025-06-01"]) == 1
     out = capsys.readouterr().out
-    assert "forløb 1 (030385-****): rejected_local" in out
+    assert "forløb 1 (030385-****): afvist af reglerne" in out
     assert "§3.1 [12-IVÆR] PersonGrundskoleuddannelseKode: '77' er ikke en gyldig kode; gyldige koder: '01', " in out
     assert "'06' eller '99'" in out
     assert "0303854322" not in out
@@ -308,8 +308,8 @@ def test_cli_journal_shows_the_steps_read_only(cli_env: Path, capsys: pytest.Cap
     before = journal.read_bytes()
     assert main(["journal", str(journal)]) == 0
     out = capsys.readouterr().out
-    assert "010190-****  indsæt anmodning og iværksættelse  confirmed" in out
-    assert out.rstrip().endswith("10 trin: 10 confirmed")
+    assert "010190-****  indsæt anmodning og iværksættelse  bekræftet" in out
+    assert out.rstrip().endswith("10 trin: 10 bekræftet")
     assert "0101904322" not in out
     assert main(["journal", str(journal), "--status", "failed", "--status", "unknown", "--format", "csv"]) == 0
     assert capsys.readouterr().out.strip() == "Tidspunkt,CPR,Trin,Status,SmdbId,Aarsag"
@@ -341,9 +341,9 @@ def test_cli_journal_shows_whole_course_failures_and_rejections(
     out = capsys.readouterr().out
     assert "(ingen)" not in out
     lines = [line for line in out.splitlines() if "hele forløbet" in line]
-    assert any("150685-****" in line and "rejected" in line and "1-IVÆR" in line for line in lines), out
-    assert any("010190-****" in line and "failed" in line for line in lines), out
-    assert "2 forløb ikke gennemført: 1 failed, 1 rejected" in out
+    assert any("150685-****" in line and "afvist" in line and "1-IVÆR" in line for line in lines), out
+    assert any("010190-****" in line and "fejlet" in line for line in lines), out
+    assert "2 forløb ikke gennemført: 1 afvist, 1 fejlet" in out
     assert main(["journal", str(journal), "--status", "failed", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["CPR"], r["Trin"]) for r in rows if r["Trin"] == "hele forløbet"] == [("010190-****", "hele forløbet")]

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from smdb.cpr import mask, scrub
 from smdb.errors import ConfigurationError, SmdbError
-from smdb.files import UnsafeFile, read_capped, write_atomic, write_owner_only
+from smdb.files import UnsafeFile, os_fejl, read_capped, write_atomic, write_owner_only
 from smdb.journal import STEP_STATUSES, NotAJournal
 from smdb.logs import scrub_handlers
 
@@ -52,6 +52,20 @@ def _cpr(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None  # the message never repeats the number
 
 
+#: The json module's messages (English) in Danish, by their start.
+_JSON_FEJL = (
+    ("Expecting value", "forventede en værdi"),
+    ("Expecting property name", "forventede et feltnavn i dobbelte anførselstegn"),
+    ("Expecting ',' delimiter", "forventede et komma"),
+    ("Expecting ':' delimiter", "forventede et kolon"),
+    ("Extra data", "der står mere efter JSON-værdien"),
+    ("Unterminated string", "en tekst er ikke afsluttet med anførselstegn"),
+    ("Invalid control character", "ugyldigt kontroltegn i en tekst"),
+    ("Invalid \\escape", "ugyldig escape-sekvens"),
+    ("Invalid \\uXXXX escape", "ugyldig \\u-escape"),
+)
+
+
 def read_json(path: str) -> Any:
     """Read a JSON file (``-`` for stdin) with errors that say where, never a traceback."""
     try:
@@ -66,13 +80,14 @@ def read_json(path: str) -> Any:
     except UnicodeDecodeError:
         raise UsageError(f"{path}: filen er ikke UTF-8") from None
     except OSError as exc:
-        raise UsageError(f"{path}: kan ikke læses ({exc.strerror})") from None
+        raise UsageError(f"{path}: kan ikke læses ({os_fejl(exc)})") from None
     if len(text) > MAX_INPUT_BYTES:
         raise UsageError("input er for stort")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: ugyldig JSON i linje {exc.lineno}, kolonne {exc.colno}: {exc.msg}") from None
+        what = next((da for en, da in _JSON_FEJL if exc.msg.startswith(en)), "syntaksfejl")
+        raise UsageError(f"{path}: ugyldig JSON i linje {exc.lineno}, kolonne {exc.colno}: {what}") from None
     except RecursionError:
         raise UsageError(f"{path}: JSON er for dybt indlejret") from None
     if not isinstance(data, dict | list):
@@ -213,12 +228,16 @@ def cmd_journal(args: argparse.Namespace) -> int:
         for c in courses
     ]
     rows.sort(key=lambda r: str(r["Tidspunkt"]))
+    if args.format == "table":  # words for people; JSON and CSV keep the values scripts rely on
+        from smdb.output import TRIN_STATUS_TEKST as ord
+
+        rows = [{**r, "Status": ord.get(str(r["Status"]), r["Status"])} for r in rows]
     _print_rows(rows, args.format, sys.stdout, known=JOURNAL_KOLONNER)
     if args.format == "table":
-        counts = Counter(r.status for r in steps)
+        counts = Counter(ord.get(r.status, r.status) for r in steps)
         text = f"{len(steps)} trin: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "ingen")
         if courses:
-            by_status = Counter(c.status for c in courses)
+            by_status = Counter(ord.get(c.status, c.status) for c in courses)
             text += f"; {len(courses)} forløb ikke gennemført: " + ", ".join(
                 f"{n} {status}" for status, n in sorted(by_status.items())
             )
@@ -446,7 +465,7 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
     try:
         store = Store(args.db)
     except OSError as exc:
-        raise UsageError(f"--db {args.db} kan ikke åbnes: {exc.strerror or exc}") from None
+        raise UsageError(f"--db {args.db} kan ikke åbnes: {os_fejl(exc)}") from None
     app = Simulator(store, trusted=trusted, require_signature=not args.allow_unsigned, auth=args.auth)
     try:
         server = SimServer(app, host=args.host, port=args.port, latency_ms=args.latency, jitter_ms=args.jitter)
@@ -455,7 +474,7 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"port {args.port} på {args.host} er optaget: vælg en anden med --port (0: en ledig)"
             ) from None
-        raise UsageError(f"kan ikke lytte på {args.host}:{args.port}: {exc.strerror or exc}") from None
+        raise UsageError(f"kan ikke lytte på {args.host}:{args.port}: {os_fejl(exc)}") from None
     from cryptography.hazmat.primitives import serialization
 
     if args.server_cert_out:

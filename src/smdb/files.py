@@ -112,3 +112,24 @@ def check_sqlite_tables(path: Path, required: set[str], what: str, optional: fro
     tables -= {"sqlite_sequence"}
     if tables and not (required <= tables <= required | optional):
         raise UnsafeFile(f"{path}: er en anden database, ikke {what} (filen er ikke ændret)")
+
+
+def os_fejl(exc: OSError) -> str:
+    """An operating-system error in Danish (Python's strerror texts are English): for messages to the user."""
+    import errno
+
+    texts = {
+        errno.ENOENT: "findes ikke",
+        errno.EACCES: "ingen adgang",
+        errno.EPERM: "ingen adgang",
+        errno.EISDIR: "er en mappe",
+        errno.ENOTDIR: "en del af stien er ikke en mappe",
+        errno.EEXIST: "findes allerede",
+        errno.ENOSPC: "disken er fuld",
+        errno.EROFS: "filsystemet er skrivebeskyttet",
+        errno.EADDRINUSE: "adressen er optaget",
+        errno.EADDRNOTAVAIL: "adressen findes ikke på denne maskine",
+    }
+    if exc.errno is None:  # one of ours (UnsafeFile): already a Danish sentence
+        return str(exc)
+    return texts.get(exc.errno, f"systemfejl {exc.errno}")

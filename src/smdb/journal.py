@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from smdb.errors import NotAJournal as NotAJournal  # re-exported: smdb.journal.NotAJournal stays public
 from smdb.errors import UnsafeFile
-from smdb.files import check_sqlite_tables, create_owner_only, read_capped
+from smdb.files import check_sqlite_tables, create_owner_only, os_fejl, read_capped
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -248,7 +248,7 @@ class Journal:
             except UnsafeFile as exc:
                 raise NotAJournal(str(exc)) from None
             except OSError as exc:
-                raise NotAJournal(f"{path}: kan ikke åbnes ({exc.strerror})") from None
+                raise NotAJournal(f"{path}: kan ikke åbnes ({os_fejl(exc)})") from None
             target = str(path)
         self._key = key if key is not None else (journal_key() if path is not None else os.urandom(32))
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)

@@ -15,6 +15,28 @@ from typing import Any, TextIO
 
 from smdb.reporting import OutcomeStatus, Summary
 
+#: The statuses in words for people (text output); JSON keeps the English values documented in docs/cli.md.
+STATUS_TEKST: dict[str, str] = {
+    OutcomeStatus.SENT: "sendt",
+    OutcomeStatus.ALREADY: "allerede indberettet",
+    OutcomeStatus.PLANNED: "planlagt (intet sendt)",
+    OutcomeStatus.REJECTED_LOCAL: "afvist af reglerne",
+    OutcomeStatus.REJECTED_SERVER: "afvist af SMDB",
+    OutcomeStatus.REFUSED: "kræver manuel rettelse",
+    OutcomeStatus.FAILED: "fejlet",
+    OutcomeStatus.NOT_ATTEMPTED: "ikke forsøgt",
+    OutcomeStatus.OLD_SYSTEM: "hører til det gamle system",
+}
+#: The journal's step and course statuses in words (``smdb journal`` as a table).
+TRIN_STATUS_TEKST: dict[str, str] = {
+    "pending": "i gang",
+    "confirmed": "bekræftet",
+    "rejected": "afvist",
+    "failed": "fejlet",
+    "unknown": "uvist",
+    "superseded": "afløst",
+}
+
 
 def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
@@ -29,7 +51,7 @@ def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = N
             continue
         if o.status is OutcomeStatus.OLD_SYSTEM:  # expected every night in a mellemløsning: counted in the total
             continue
-        line = f"forløb {o.index} ({o.cpr_masked}): {o.status}"
+        line = f"forløb {o.index} ({o.cpr_masked}): {STATUS_TEKST.get(o.status, o.status)}"
         if o.sent:
             line += " – " + ", ".join(o.sent)
         stream.write(line + "\n")

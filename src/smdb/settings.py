@@ -21,7 +21,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from smdb.errors import ConfigurationError
-from smdb.files import read_capped
+from smdb.files import os_fejl, read_capped
 
 if TYPE_CHECKING:
     from smdb.client import SmdbClient
@@ -62,7 +62,7 @@ class _TomlTable(PydanticBaseSettingsSource):
         try:
             loaded = tomllib.loads(read_capped(self.path, 1024 * 1024).decode("utf-8-sig"))
         except OSError as exc:
-            raise ConfigurationError(f"konfigurationsfilen {self.path} kan ikke læses: {exc.strerror or exc}") from None
+            raise ConfigurationError(f"konfigurationsfilen {self.path} kan ikke læses: {os_fejl(exc)}") from None
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigurationError(f"konfigurationsfilen {self.path} er ikke gyldig TOML (UTF-8): {exc}") from None
         table = loaded.get("smdb", {})

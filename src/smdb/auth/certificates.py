@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from smdb.errors import CertificateError
-from smdb.files import UnsafeFile, read_capped
+from smdb.files import UnsafeFile, os_fejl, read_capped
 
 #: Warn this long before the certificate expires.
 EXPIRY_WARNING = timedelta(days=30)
@@ -77,7 +77,7 @@ def _read(path: str | Path) -> bytes:
     except UnsafeFile as exc:
         raise CertificateError(f"Certifikatfilen kan ikke bruges: {exc}") from None
     except OSError as exc:
-        raise CertificateError(f"Certifikatfilen {path} kan ikke læses: {exc.strerror}") from None
+        raise CertificateError(f"Certifikatfilen {path} kan ikke læses: {os_fejl(exc)}") from None
 
 
 def _check_pair(cert: x509.Certificate, key: object) -> rsa.RSAPrivateKey:

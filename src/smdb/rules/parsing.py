@@ -86,6 +86,22 @@ _BESKED = {
     "date_parsing": "skal være en gyldig dato (YYYY-MM-DD)",
     "date_from_datetime_parsing": "skal være en gyldig dato (YYYY-MM-DD)",
     "date_from_datetime_inexact": "skal være en dato uden klokkeslæt (YYYY-MM-DD)",
+    "string_type": "skal være en tekst",
+    "int_type": "skal være et heltal",
+    "int_parsing": "skal være et heltal",
+    "int_from_float": "skal være et heltal",
+    "float_type": "skal være et tal",
+    "float_parsing": "skal være et tal",
+    "bool_type": "skal være true eller false",
+    "bool_parsing": "skal være true eller false",
+    "list_type": "skal være en liste",
+    "dict_type": "skal være et objekt",
+    "model_type": "skal være et objekt",
+    "model_attributes_type": "skal være et objekt",
+    "date_type": "skal være en dato (YYYY-MM-DD)",
+    "string_too_short": "er for kort (mindst {min_length} tegn)",
+    "too_short": "har for få elementer",
+    "too_long": "har for mange elementer",
 }
 
 
@@ -136,8 +152,8 @@ def _violation(err: Any, forloeb: int | None) -> Violation:
         besked = f"{felt}: {err['msg']}"
     elif typ in _BESKED:
         besked = f"{felt} {_BESKED[typ].format(**ctx)}"
-    else:
-        besked = f"{felt}: forkert værdi eller type ({scrub(str(err['msg']))})"
+    else:  # pydantic's own text is English: name the field, not the library's words
+        besked = f"{felt} har en ugyldig værdi eller type"
     if "[" in sted:
         besked += f" (i {sted})"
     afsnit = AFSNIT.get(form, "3.1")
