@@ -237,3 +237,40 @@ def test_ordinary_mistakes_exit_2_with_one_danish_line_naming_what_to_fix(
     assert len(err.splitlines()) == 1 and err.startswith("smdb: "), (what, err)
     assert names in err, (what, err)
     assert "intern fejl" not in err and "Errno" not in err, (what, err)
+
+
+def test_global_options_are_accepted_after_the_subcommand_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`smdb validate f.json -v` as well as `smdb -v validate f.json`; an option before is not lost after."""
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps(ex.kontaktforloeb(), default=str))
+    assert main(["validate", str(path), "-v", "--today", "2025-06-01"]) == 0
+    assert main(["-v", "validate", str(path), "--today", "2025-06-01"]) == 0
+    from smdb.cli import build_parser
+
+    args = build_parser().parse_args(["--env", "local", "whoami", "--endpoint", "http://127.0.0.1:1", "-vv"])
+    assert (args.env, args.endpoint, args.verbose) == ("local", "http://127.0.0.1:1", 2)
+
+
+def test_every_option_of_every_command_has_a_description_and_names_its_default() -> None:
+    import argparse
+
+    from smdb.cli import build_parser
+
+    missing: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif action.dest != "help" and not action.help:
+                missing.append(f"{path} {action.dest}")
+
+    parser = build_parser()
+    walk(parser, "smdb")
+    assert missing == []
+    helps = {name: sub.format_help() for name, sub in parser._subparsers._group_actions[0].choices.items()}  # type: ignore[union-attr]
+    assert "(standard: text)" in helps["indberet"] and "standard 4" in helps["indberet"]  # --format, --workers
+    assert "(standard: csv)" in helps["aktivliste"]  # --format

@@ -566,54 +566,132 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    from smdb import __version__
+class _Hjaelp(argparse.HelpFormatter):
+    """``--help`` names each option's default (in Danish), where the text does not already say it."""
 
-    p = argparse.ArgumentParser(prog="smdb", description="Indberetning til Stofmisbrugsdatabasen (SMDB)")
-    p.add_argument("--version", action="version", version=f"smdb-client {__version__}")
-    p.add_argument("--config", help="TOML-fil med en [smdb]-sektion (eller SMDB_CONFIG)")
-    p.add_argument("--env", choices=["local", "preprod", "prod"], help="miljø (SMDB_ENV); standard preprod")
-    p.add_argument("--endpoint", help="eksplicit adresse, fx simulatorens (SMDB_ENDPOINT)")
-    p.add_argument("--cert", help="organisationscertifikat: .p12/.pfx eller PEM (SMDB_CERT)")
-    p.add_argument("--key", help="privat nøgle i PEM, hvis ikke i certifikatfilen (SMDB_KEY)")
-    p.add_argument("--server-cert", dest="server_cert", help="DST's certifikat til at verificere svar")
-    p.add_argument(
-        "--strict", action="store_true", help="kræv signerede svar, også uden DST-certifikat (med --server-cert altid)"
-    )
-    p.add_argument("--deadline", help="sekunder et kald højst må tage i alt, genforsøg medregnet (SMDB_DEADLINE; 120)")
-    p.add_argument(
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            action.option_strings
+            and default not in (None, False, argparse.SUPPRESS)
+            and "%(default)" not in text
+            and "standard" not in text
+        ):
+            text += " (standard: %(default)s)"
+        return text
+
+
+def _global_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The options every SMDB command takes (connection, identity, logging), before or after the subcommand."""
+
+    def add(*names: str, **kw: Any) -> None:
+        if suppress:
+            kw["default"] = argparse.SUPPRESS
+        p.add_argument(*names, **kw)
+
+    add("--config", help="TOML-fil med en [smdb]-sektion (eller SMDB_CONFIG)")
+    add("--env", choices=["local", "preprod", "prod"], help="miljø (SMDB_ENV); standard preprod")
+    add("--endpoint", help="eksplicit adresse, fx simulatorens (SMDB_ENDPOINT)")
+    add("--cert", help="organisationscertifikat: .p12/.pfx eller PEM (SMDB_CERT)")
+    add("--key", help="privat nøgle i PEM, hvis ikke i certifikatfilen (SMDB_KEY)")
+    add("--server-cert", dest="server_cert", help="DST's certifikat til at verificere svar")
+    add("--strict", action="store_true", help="kræv signerede svar, også uden DST-certifikat (med --server-cert altid)")
+    add("--deadline", help="sekunder et kald højst må tage i alt, genforsøg medregnet (SMDB_DEADLINE; 120)")
+    add(
         "--allow-insecure-http",
         dest="allow_insecure_http",
         action="store_true",
         help="tillad ukrypteret http:// til en anden maskine end denne (aldrig mod DST)",
     )
-    p.add_argument("--api-version", dest="api_version", choices=["v1", "v0"])
-    p.add_argument("--auth", choices=["certificate", "sts"], help="certifikat direkte, eller NemLog-in STS (SMDB_AUTH)")
-    p.add_argument("--sts-url", dest="sts_url", help="STS-endpoint ved --auth sts (SMDB_STS_URL)")
-    p.add_argument("--sts-audience", dest="sts_audience", help="SMDB's entity id hos STS'en (SMDB_STS_AUDIENCE)")
-    p.add_argument(
+    add("--api-version", dest="api_version", choices=["v1", "v0"])
+    add("--auth", choices=["certificate", "sts"], help="certifikat direkte, eller NemLog-in STS (SMDB_AUTH)")
+    add("--sts-url", dest="sts_url", help="STS-endpoint ved --auth sts (SMDB_STS_URL)")
+    add("--sts-audience", dest="sts_audience", help="SMDB's entity id hos STS'en (SMDB_STS_AUDIENCE)")
+    add(
         "--sts-cert",
         dest="sts_cert",
         help="STS'ens certifikat (PEM): STS'ens svar skal være signeret med det (SMDB_STS_CERT)",
     )
-    p.add_argument(
+    add(
         "--sts-entity-id",
         dest="sts_entity_id",
         help="STS'ens entity id, anmodningens wsa:To (SMDB_STS_ENTITY_ID; standard https://signature.sts.nemlog-in.dk/)",
     )
-    p.add_argument("-v", "--verbose", action="count", default=0, help="log (-v INFO, -vv DEBUG; CPR maskeres)")
+    add("-v", "--verbose", action="count", default=0, help="log (-v INFO, -vv DEBUG; CPR maskeres)")
+
+
+#: Descriptions for options and arguments defined without one (by ``dest``): every option has a text in --help.
+_BESKRIVELSER = {
+    "api_version": "webservicens version (standard v1)",
+    "format": "uddataformat",
+    "today": "dags dato for reglerne (YYYY-MM-DD); standard: i dag",
+    "file": "JSON-fil (- for stdin)",
+    "text": "teksten, der sendes og kommer tilbage",
+    "kind": "hvad der hentes",
+    "kommune": "kommunekoden (SMDB_KOMMUNEKODE)",
+    "vis_cpr": "vis hele CPR-numre (ellers maskeret)",
+    "model": "systemskiftemodel: 1, 2 eller mellem (DST's vejledning)",
+    "demo_auth": "certifikat direkte, eller via den simulerede STS",
+    "host": "adressen, simulatoren lytter på",
+    "port": "porten (0: en ledig)",
+    "out": "mappen, certifikat og nøgle skrives til",
+    "organisation": "organisationens navn i testcertifikatet",
+    "cvr": "CVR-nummeret i testcertifikatet",
+}
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Give every action without a help text its description from :data:`_BESKRIVELSER` (and every subparser the
+    help formatter that names defaults)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.formatter_class = _Hjaelp
+                _describe(sub)
+        elif not action.help and action.dest in _BESKRIVELSER:
+            action.help = _BESKRIVELSER[action.dest]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from smdb import __version__
+
+    p = argparse.ArgumentParser(
+        prog="smdb", description="Indberetning til Stofmisbrugsdatabasen (SMDB)", formatter_class=_Hjaelp
+    )
+    p.add_argument("--version", action="version", version=f"smdb-client {__version__}")
+    _global_options(p, suppress=False)
+    # the same options after the subcommand too (`smdb indberet f.json -v`): defaults suppressed there, so that an
+    # option given before the subcommand is not overwritten by its absence after it
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, suppress=True)
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("validate", help="kontroller forløb mod alle forretningsregler (intet sendes)")
+    s = sub.add_parser(
+        "validate",
+        parents=[common],
+        formatter_class=_Hjaelp,
+        help="kontroller forløb mod alle forretningsregler (intet sendes)",
+    )
     s.add_argument("file", help="JSON-fil med ét forløb eller en liste (- for stdin)")
     s.add_argument("--today", type=_dato, help="dags dato for reglerne (YYYY-MM-DD)")
     s.add_argument("--format", choices=["text", "json"], default="text")
     s.set_defaults(func=cmd_validate)
 
-    s = sub.add_parser("schema", help="JSON Schema for alle skemaer (officielle variabelnavne og koder)")
+    s = sub.add_parser(
+        "schema",
+        parents=[common],
+        formatter_class=_Hjaelp,
+        help="JSON Schema for alle skemaer (officielle variabelnavne og koder)",
+    )
     s.set_defaults(func=cmd_schema)
 
-    s = sub.add_parser("indberet", help="indberet forløb: hent status, send det manglende i rigtig rækkefølge")
+    s = sub.add_parser(
+        "indberet",
+        parents=[common],
+        formatter_class=_Hjaelp,
+        help="indberet forløb: hent status, send det manglende i rigtig rækkefølge",
+    )
     s.add_argument("file")
     s.add_argument("--dry-run", action="store_true", help="vis planen; send intet")
     s.add_argument("--journal", help="SQLite-journal, der gør kørslen genoptagelig")
@@ -634,7 +712,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["text", "json"], default="text")
     s.set_defaults(func=cmd_indberet)
 
-    s = sub.add_parser("journal", help="vis en indberetningsjournal (fx nattens fejl); åbnes skrivebeskyttet")
+    s = sub.add_parser(
+        "journal",
+        parents=[common],
+        formatter_class=_Hjaelp,
+        help="vis en indberetningsjournal (fx nattens fejl); åbnes skrivebeskyttet",
+    )
     s.add_argument("file")
     s.add_argument(
         "--status",
@@ -649,13 +732,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("whoami", cmd_whoami, "hvem kender SMDB os som"),
         ("check", cmd_check, "virker certifikat, endpoint og ur?"),
     ):
-        s = sub.add_parser(name, help=hjælp)
+        s = sub.add_parser(name, parents=[common], formatter_class=_Hjaelp, help=hjælp)
         s.set_defaults(func=fn)
-    s = sub.add_parser("echo", help="TokenTest Echo")
+    s = sub.add_parser("echo", parents=[common], formatter_class=_Hjaelp, help="TokenTest Echo")
     s.add_argument("text")
     s.set_defaults(func=cmd_echo)
 
-    s = sub.add_parser("hent", help="hent data fra SMDB")
+    s = sub.add_parser("hent", parents=[common], formatter_class=_Hjaelp, help="hent data fra SMDB")
     s.add_argument("kind", choices=sorted(HENT))
     s.add_argument("--cpr", type=_cpr, help="borgerens CPR-nummer (DDMMÅÅ-SSSS eller 10 cifre)")
     s.add_argument("--kommune", type=int)
@@ -664,7 +747,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_hent)
 
     s = sub.add_parser(
-        "aktivliste", help="kommunens aktive anmodninger og indskrivninger (DST's Aktivliste / igangværende forløb)"
+        "aktivliste",
+        parents=[common],
+        formatter_class=_Hjaelp,
+        help="kommunens aktive anmodninger og indskrivninger (DST's Aktivliste / igangværende forløb)",
     )
     s.add_argument("--kommune", type=int)
     s.add_argument("--format", choices=["table", "csv", "json"], default="csv")
@@ -678,7 +764,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_aktivliste)
 
     s = sub.add_parser(
-        "systemskifte", help="skift af indberetningssystem: model 1, model 2 eller mellemløsning (docs/systemskifte.md)"
+        "systemskifte",
+        parents=[common],
+        formatter_class=_Hjaelp,
+        help="skift af indberetningssystem: model 1, model 2 eller mellemløsning (docs/systemskifte.md)",
     )
     s.add_argument("--model", choices=["1", "2", "mellem"], required=True)
     s.add_argument(
@@ -770,6 +859,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--organisation", default="Testkommune")
     s.add_argument("--cvr", default="29189900")
     s.set_defaults(func=cmd_sim_cert)
+    _describe(p)
     return p
 
 
