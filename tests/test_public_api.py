@@ -66,6 +66,23 @@ def test_every_public_name_resolves_and_is_documented() -> None:
             assert inspect.getdoc(obj), f"{name} has no docstring"
 
 
+def test_every_public_method_and_property_of_the_public_classes_is_documented() -> None:
+    """The API reference (docs/api.md, built by mkdocstrings) is only as good as the docstrings."""
+    missing = []
+    for name in smdb.__all__:
+        cls = getattr(smdb, name)
+        if not inspect.isclass(cls) or issubclass(cls, BaseException):
+            continue
+        fields = getattr(cls, "model_fields", {})
+        for member, value in vars(cls).items():
+            if member.startswith("_") or member in fields:
+                continue
+            target = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+            if (callable(target) or isinstance(value, property)) and not inspect.getdoc(target):
+                missing.append(f"{name}.{member}")
+    assert missing == []
+
+
 def test_one_exception_tree() -> None:
     """Every exception the library means to raise is an SmdbError; an unreachable STS is unavailable (retried on
     reads, caught by the workflow like an unreachable SMDB)."""

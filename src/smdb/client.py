@@ -165,6 +165,7 @@ class SmdbClient:
         return SmdbSettings.load(config_file).client(**overrides)
 
     def endpoint(self, service: str) -> str:
+        """The URL of ``service`` (HentData, IndsaetData, TokenTest) for this client's environment and version."""
         return self.soap.endpoint(service)
 
     def call(self, operation: str, **kwargs: Any) -> Any:
@@ -203,9 +204,11 @@ class SmdbClient:
 
     # ------------------------------------------------------------------ TokenTest
     def echo(self, text: str) -> str:
+        """TokenTest Echo: the text back, through the whole security chain."""
         return str(self.call("Echo", Tekst=text))
 
     def whoami(self) -> dict[str, Any]:
+        """TokenTest WhoAmI: who SMDB takes the caller for (subject, organisation, CVR, certificate expiry)."""
         result: dict[str, Any] = self.call("WhoAmI")
         return result
 
@@ -223,19 +226,23 @@ class SmdbClient:
     def hent_anmodninger(
         self, cpr: str | None = None, kommunekode: int | None = None, anmodning_id: int | None = None
     ) -> list[Hentet[Anmodning]]:
+        """HentAnmodninger (with their afslutning) by CPR, municipality or AnmodningId."""
         return self.hent(Form.ANM, cpr=cpr, kommunekode=kommunekode, anmodning_id=anmodning_id)
 
     def hent_ivaerksaettelser(
         self, cpr: str | None = None, anmodning_id: int | None = None, ivaerksaettelse_id: int | None = None
     ) -> list[Hentet[Ivaerksaettelse]]:
+        """HentIvaerksaettelser by CPR, AnmodningId or IvaerksaettelseId."""
         return self.hent(Form.IVAER, cpr=cpr, anmodning_id=anmodning_id, ivaerksaettelse_id=ivaerksaettelse_id)
 
     def hent_tilbudstilknytninger(
         self, cpr: str | None = None, ivaerksaettelse_id: int | None = None
     ) -> list[Hentet[Tilbudstilknytning]]:
+        """HentTilbudstilknytninger by CPR or IvaerksaettelseId."""
         return self.hent(Form.TILB, cpr=cpr, ivaerksaettelse_id=ivaerksaettelse_id)
 
     def hent_kvalhep(self, cpr: str | None = None, ivaerksaettelse_id: int | None = None) -> list[Hentet[KvalHep]]:
+        """HentKvalHep by CPR or IvaerksaettelseId."""
         return self.hent(Form.KVALHEP, cpr=cpr, ivaerksaettelse_id=ivaerksaettelse_id)
 
     def hent_indskrivninger(
@@ -245,6 +252,7 @@ class SmdbClient:
         return self.hent(Form.INDS, cpr=cpr, kommunekode=kommunekode, indskrivning_id=indskrivning_id)
 
     def hent_ydelser(self, cpr: str | None = None, indskrivning_id: int | None = None) -> list[Hentet[Ydelse]]:
+        """HentYdelser by CPR or IndskrivningId."""
         return self.hent(Form.YDEL, cpr=cpr, indskrivning_id=indskrivning_id)
 
     def hent_opslag(self, operation: str, **criteria: Any) -> list[dict[str, Any]]:
@@ -254,9 +262,11 @@ class SmdbClient:
         return self.soap.hent_items(operation, **criteria)
 
     def hent_alle_tilbud(self, kommunekode: int | None = None) -> list[dict[str, Any]]:
+        """HentAlleTilbud: SMDB's tilbud register (of one municipality when given)."""
         return self.hent_opslag("HentAlleTilbud", kommunekode=kommunekode)
 
     def hent_landeliste(self) -> list[dict[str, Any]]:
+        """HentLandeliste: the country codes 10-IVÆR may take."""
         return self.hent_opslag("HentLandeliste")
 
     def opslag(self) -> tuple[frozenset[int], frozenset[str]]:
@@ -366,12 +376,14 @@ class SmdbClient:
     def indsaet_kvalhep(
         self, kvalhep: KvalHep, ivaerksaettelse_id: int, *, validate_first: bool = True
     ) -> IndsaetResultat:
+        """IndsaetKvalHep under the iværksættelse ``ivaerksaettelse_id`` (insert, or update with its id)."""
         merged = lambda f: f.med_skema(kvalhep)  # noqa: E731
         return self._indsaet_i_forloeb(kvalhep, Form.IVAER, ivaerksaettelse_id, merged, validate_first)
 
     def afslut_behandling(
         self, afslutning: Afslutning, anmodning_id: int, *, validate_first: bool = True
     ) -> IndsaetResultat:
+        """AfslutBehandling: the course's afslutning under ``anmodning_id``."""
         merged = lambda f: f.med_skema(afslutning)  # noqa: E731
         return self._indsaet_i_forloeb(afslutning, Form.ANM, anmodning_id, merged, validate_first)
 
@@ -382,12 +394,14 @@ class SmdbClient:
             raise ValidationFailed(violations)
 
     def indsaet_indskrivning(self, indskrivning: Indskrivning, *, validate_first: bool = True) -> IndsaetResultat:
+        """IndsaetIndskrivning (INDS; refused by SMDB for dates from 2025-01-01, §3.2)."""
         self._kontroller_indskrivning(Indskrivningsforloeb(indskrivning=indskrivning), validate_first)
         return self.indsaet(indskrivning)
 
     def indsaet_ydelse(
         self, ydelse: Ydelse, indskrivning: Hentet[Indskrivning], *, validate_first: bool = True
     ) -> IndsaetResultat:
+        """IndsaetYdelse under a fetched indskrivning (YDEL; closed from 2025, §3.2)."""
         forloeb = Indskrivningsforloeb(indskrivning=indskrivning.record, ydelser=[ydelse])
         self._kontroller_indskrivning(forloeb, validate_first)
         return self.indsaet(ydelse, indskrivning.record.smdb_id)
@@ -400,6 +414,7 @@ class SmdbClient:
         *,
         validate_first: bool = True,
     ) -> IndsaetResultat:
+        """AfslutIndskrivning: the udskrivning of a fetched indskrivning (UDSK; closed from 2025, §3.2)."""
         forloeb = Indskrivningsforloeb(indskrivning=indskrivning.record, ydelser=ydelser, udskrivning=udskrivning)
         self._kontroller_indskrivning(forloeb, validate_first)
         return self.indsaet(udskrivning, indskrivning.record.smdb_id)
@@ -409,6 +424,7 @@ class SmdbClient:
         return mapping.indsaet_resultat(self.call("IndsaetAsi", Asi=asi))
 
     def close(self) -> None:
+        """Close the HTTP connections."""
         self.session.close()
 
     def __enter__(self) -> SmdbClient:

@@ -50,10 +50,12 @@ class Cpr(str):
 
     @property
     def foedselsdato(self) -> date:
+        """The birth date the number encodes (7th-digit century rule)."""
         return birth_date(self)
 
     @property
     def masked(self) -> str:
+        """The number as it may be shown: ``DDMMÅÅ-****``."""
         return mask(self)
 
     @property

@@ -321,6 +321,7 @@ class Journal:
             return int(cur.lastrowid or 0)
 
     def update(self, step_id: int, status: str, smdb_id: int | None = None, reason: str | None = None) -> None:
+        """Record the outcome of a step recorded before (its status, SMDB id and reason)."""
         with self._lock:
             self._db.execute(
                 "UPDATE steps SET status = ?, smdb_id = COALESCE(?, smdb_id), reason = ?, updated_at = ? WHERE id = ?",
@@ -400,13 +401,16 @@ class Journal:
         return data, str(row[0])
 
     def steps(self, course_key: str | None = None) -> list[StepRow]:
+        """The steps recorded, oldest first (of one course when ``course_key`` is given)."""
         with self._lock:
             return _steps(self._db, course_key)
 
     def counts(self) -> dict[str, int]:
+        """How many steps have each status."""
         with self._lock:
             return dict(self._db.execute("SELECT status, COUNT(*) FROM steps GROUP BY status").fetchall())
 
     def close(self) -> None:
+        """Close the database."""
         with self._lock:
             self._db.close()

@@ -118,6 +118,7 @@ class Outcome:
     blocking: bool = field(default=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The outcome as the JSON summary has it (English keys, documented in docs/cli.md)."""
         return {
             "forloeb": self.index,
             "cpr": self.cpr_masked,
@@ -136,13 +137,16 @@ class Summary:
     calls: dict[str, int] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
+        """How many courses ended with ``status``."""
         return sum(1 for o in self.outcomes if o.status == status)
 
     @property
     def ok(self) -> bool:
+        """True when every course was sent, already reported, planned, or belongs to the old system."""
         return all(o.status in _OK for o in self.outcomes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The summary as the JSON output has it (keys documented in docs/cli.md)."""
         return {
             "total": len(self.outcomes),
             "sent": self.count("sent"),
@@ -157,6 +161,7 @@ class Summary:
         }
 
     def text(self) -> str:
+        """The summary in one Danish line."""
         d = self.to_dict()
         text = (
             f"{d['total']} forløb: {d['sent']} sendt, {d['already_reported']} allerede indberettet, "
@@ -432,6 +437,7 @@ class Reporter:
         return stored, [s for s in alle if s is not stored]
 
     def report(self, forloeb: Kontaktforloeb, index: int | None = None) -> Outcome:
+        """Report one course: fetch what SMDB holds, validate, send the missing steps in order, reconcile."""
         masked = mask(forloeb.cpr)
         if self.kun_anmodet_fra is not None and forloeb.anmodningsdato < self.kun_anmodet_fra:
             return Outcome(

@@ -37,20 +37,25 @@ class Credentials:
 
     @property
     def subject(self) -> str:
+        """The certificate's subject, for messages."""
         return self.certificate.subject.rfc4514_string()
 
     @property
     def not_after(self) -> datetime:
+        """The end of the certificate's validity (UTC)."""
         return self.certificate.not_valid_after_utc
 
     @property
     def not_before(self) -> datetime:
+        """The start of the certificate's validity (UTC)."""
         return self.certificate.not_valid_before_utc
 
     def cert_der(self) -> bytes:
+        """The certificate in DER (for a BinarySecurityToken)."""
         return self.certificate.public_bytes(serialization.Encoding.DER)
 
     def cert_pem(self) -> str:
+        """The certificate in PEM."""
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode()
 
     def check_validity(self, now: datetime | None = None) -> None:

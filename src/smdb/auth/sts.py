@@ -114,6 +114,7 @@ class StsConfig:
 
     @classmethod
     def for_environment(cls, prod: bool) -> StsConfig:
+        """The default STS endpoint and SMDB audience of production or PreProd (assumptions, docs/security.md)."""
         return cls(STS_PROD_URL, AUDIENCE_PROD) if prod else cls(STS_TEST_URL, AUDIENCE_PREPROD)
 
 

@@ -70,10 +70,12 @@ class Kontaktforloeb(SmdbModel):
     # ------------------------------------------------------------------ derived values
     @property
     def cpr(self) -> str:
+        """The citizen's CPR number (from the anmodning)."""
         return self.anmodning.cpr
 
     @property
     def anmodningsdato(self) -> date:
+        """2-ANM BehandlingAnmodningDato: the course's start, and its natural key with CPR and municipality."""
         return self.anmodning.anmodningsdato
 
     @property
@@ -102,6 +104,7 @@ class Kontaktforloeb(SmdbModel):
 
     @property
     def er_kvinde(self) -> bool:
+        """1-ANM says the citizen is a woman (then 4-ANM must be answered, §6.1.2)."""
         return self.anmodning.koen is Koen.KVINDE
 
     def med_skema(self, record: Ivaerksaettelse | KvalHep | Afslutning) -> Kontaktforloeb:

@@ -26,4 +26,5 @@ class Tilbudstilknytning(SmdbModel):
 
     @property
     def er_aaben(self) -> bool:
+        """No end date yet (4-TILB)."""
         return self.slutdato is None

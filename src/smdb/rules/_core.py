@@ -27,6 +27,7 @@ class Violation:
     forloeb: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The violation as JSON (forloeb, rule, fields, code, message)."""
         return {
             "forloeb": self.forloeb,
             "rule": self.rule,
