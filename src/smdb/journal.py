@@ -21,6 +21,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -194,43 +195,44 @@ class CourseRow:
     updated_at: str
 
 
-def read_courses(path: str | Path, statuses: tuple[str, ...] = ()) -> list[CourseRow]:
-    """The courses recorded in the journal at ``path``, oldest first, read-only (as :func:`read_steps`)."""
+def _read_only(path: str | Path, read: Callable[[sqlite3.Connection], list[Any]]) -> list[Any]:
+    """``read`` on the journal at ``path`` opened read-only: looking at a journal (to find last night's failures,
+    say) must never create or change one, nor touch a database that is something else."""
     if not Path(path).is_file():
         raise NotAJournal(f"{path}: filen findes ikke")
     _check_is_journal(Path(path))
     try:
         db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
         try:
-            columns = {r[1] for r in db.execute("PRAGMA table_info(courses)")}
-            if "cpr_masked" not in columns:  # written before courses carried it: nothing to show
-                return []
-            where = f" WHERE status IN ({', '.join('?' * len(statuses))})" if statuses else ""
-            rows = db.execute(
-                f"SELECT COALESCE(cpr_masked, ''), status, reason, updated_at FROM courses{where} ORDER BY updated_at",
-                statuses,
-            ).fetchall()
-            return [CourseRow(*r) for r in rows]
+            return read(db)
         finally:
             db.close()
     except sqlite3.DatabaseError:
         raise NotAJournal(f"{path}: er ikke en smdb-journal") from None
+
+
+def read_courses(path: str | Path, statuses: tuple[str, ...] = ()) -> list[CourseRow]:
+    """The courses recorded in the journal at ``path``, oldest first, read-only (as :func:`read_steps`)."""
+
+    def read(db: sqlite3.Connection) -> list[CourseRow]:
+        columns = {r[1] for r in db.execute("PRAGMA table_info(courses)")}
+        if "cpr_masked" not in columns:  # written before courses carried it: nothing to show
+            return []
+        where = f" WHERE status IN ({', '.join('?' * len(statuses))})" if statuses else ""
+        rows = db.execute(
+            f"SELECT COALESCE(cpr_masked, ''), status, reason, updated_at FROM courses{where} ORDER BY updated_at",
+            statuses,
+        ).fetchall()
+        return [CourseRow(*r) for r in rows]
+
+    out: list[CourseRow] = _read_only(path, read)
+    return out
 
 
 def read_steps(path: str | Path, statuses: tuple[str, ...] = ()) -> list[StepRow]:
-    """The steps recorded in the journal at ``path``, oldest first, opened read-only: looking at a journal (to find
-    last night's failures, say) must never create or change one, nor touch a database that is something else."""
-    if not Path(path).is_file():
-        raise NotAJournal(f"{path}: filen findes ikke")
-    _check_is_journal(Path(path))
-    try:
-        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            return _steps(db, statuses=statuses)
-        finally:
-            db.close()
-    except sqlite3.DatabaseError:
-        raise NotAJournal(f"{path}: er ikke en smdb-journal") from None
+    """The steps recorded in the journal at ``path``, oldest first, opened read-only (never created or changed)."""
+    out: list[StepRow] = _read_only(path, lambda db: _steps(db, statuses=statuses))
+    return out
 
 
 class Journal:
