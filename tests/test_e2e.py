@@ -291,9 +291,7 @@ def test_a_malformed_cpr_is_refused_before_anything_is_sent(
 ) -> None:
     from smdb.cpr import CprError
 
-    with pytest.raises(SystemExit) as exit_:
-        main(["hent", "anmodninger", "--cpr", "3102904322"])  # 31 February
-    assert exit_.value.code == 2
+    assert main(["hent", "anmodninger", "--cpr", "3102904322"]) == 2  # 31 February
     err = capsys.readouterr().err
     assert "--cpr" in err and "fødselsdato" in err and "3102904322" not in err
     with pytest.raises(CprError):  # the simulator would answer an empty list: the refusal is local

@@ -16,10 +16,12 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
+
+import click
 
 from smdb.cpr import mask, scrub
 from smdb.errors import ConfigurationError, SmdbError
@@ -566,301 +568,333 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
-class _Hjaelp(argparse.HelpFormatter):
-    """``--help`` names each option's default (in Danish), where the text does not already say it."""
+# ----------------------------------------------------------------------------- the command line (click)
+class _Dato(click.ParamType[date]):
+    name = "dato"
 
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        default = action.default
-        if (
-            action.option_strings
-            and default not in (None, False, argparse.SUPPRESS)
-            and "%(default)" not in text
-            and "standard" not in text
-        ):
-            text += " (standard: %(default)s)"
-        return text
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return _dato(str(value))
+        except argparse.ArgumentTypeError as exc:
+            self.fail(str(exc), param, ctx)
 
 
-def _global_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
-    """The options every SMDB command takes (connection, identity, logging), before or after the subcommand."""
+class _CprType(click.ParamType[str]):
+    name = "cpr"
 
-    def add(*names: str, **kw: Any) -> None:
-        if suppress:
-            kw["default"] = argparse.SUPPRESS
-        p.add_argument(*names, **kw)
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return _cpr(str(value))
+        except argparse.ArgumentTypeError as exc:
+            self.fail(str(exc), param, ctx)  # the message never repeats the number
 
-    add("--config", help="TOML-fil med en [smdb]-sektion (eller SMDB_CONFIG)")
-    add("--env", choices=["local", "preprod", "prod"], help="miljø (SMDB_ENV); standard preprod")
-    add("--endpoint", help="eksplicit adresse, fx simulatorens (SMDB_ENDPOINT)")
-    add("--cert", help="organisationscertifikat: .p12/.pfx eller PEM (SMDB_CERT)")
-    add("--key", help="privat nøgle i PEM, hvis ikke i certifikatfilen (SMDB_KEY)")
-    add("--server-cert", dest="server_cert", help="DST's certifikat til at verificere svar")
-    add("--strict", action="store_true", help="kræv signerede svar, også uden DST-certifikat (med --server-cert altid)")
-    add("--deadline", help="sekunder et kald højst må tage i alt, genforsøg medregnet (SMDB_DEADLINE; 120)")
-    add(
+
+DATO = _Dato()
+
+
+def opt(*decls: str, help: str, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A click option whose help names its default in Danish (click's own "[default: …]" is English)."""
+    default = kw.get("default")
+    if default not in (None, False, ()) and not kw.get("count") and "standard" not in help:
+        help = f"{help} (standard: {default})"
+    return click.option(*decls, help=help, **kw)
+
+
+#: The options of every command that talks to SMDB (connection, identity, logging); accepted before the subcommand
+#: (on the group) and after it (on the command): `smdb -v indberet f.json` and `smdb indberet f.json -v`.
+_GLOBAL: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+    opt("--config", help="TOML-fil med en [smdb]-sektion (eller SMDB_CONFIG)"),
+    opt("--env", type=click.Choice(["local", "preprod", "prod"]), help="miljø (SMDB_ENV); standard preprod"),
+    opt("--endpoint", help="eksplicit adresse, fx simulatorens (SMDB_ENDPOINT)"),
+    opt("--cert", help="organisationscertifikat: .p12/.pfx eller PEM (SMDB_CERT)"),
+    opt("--key", help="privat nøgle i PEM, hvis ikke i certifikatfilen (SMDB_KEY)"),
+    opt("--server-cert", "server_cert", help="DST's certifikat til at verificere svar (SMDB_SERVER_CERT)"),
+    opt("--strict", is_flag=True, default=None, help="kræv signerede svar, også uden DST-certifikat"),
+    opt("--deadline", help="sekunder et kald højst må tage i alt, genforsøg medregnet (SMDB_DEADLINE); standard 120"),
+    opt(
         "--allow-insecure-http",
-        dest="allow_insecure_http",
-        action="store_true",
+        "allow_insecure_http",
+        is_flag=True,
+        default=None,
         help="tillad ukrypteret http:// til en anden maskine end denne (aldrig mod DST)",
-    )
-    add("--api-version", dest="api_version", choices=["v1", "v0"])
-    add("--auth", choices=["certificate", "sts"], help="certifikat direkte, eller NemLog-in STS (SMDB_AUTH)")
-    add("--sts-url", dest="sts_url", help="STS-endpoint ved --auth sts (SMDB_STS_URL)")
-    add("--sts-audience", dest="sts_audience", help="SMDB's entity id hos STS'en (SMDB_STS_AUDIENCE)")
-    add(
+    ),
+    opt("--api-version", "api_version", type=click.Choice(["v1", "v0"]), help="webservicens version; standard v1"),
+    opt(
+        "--auth", type=click.Choice(["certificate", "sts"]), help="certifikat direkte, eller NemLog-in STS (SMDB_AUTH)"
+    ),
+    opt("--sts-url", "sts_url", help="STS-endpoint ved --auth sts (SMDB_STS_URL)"),
+    opt("--sts-audience", "sts_audience", help="SMDB's entity id hos STS'en (SMDB_STS_AUDIENCE)"),
+    opt(
         "--sts-cert",
-        dest="sts_cert",
+        "sts_cert",
         help="STS'ens certifikat (PEM): STS'ens svar skal være signeret med det (SMDB_STS_CERT)",
-    )
-    add(
+    ),
+    opt(
         "--sts-entity-id",
-        dest="sts_entity_id",
-        help="STS'ens entity id, anmodningens wsa:To (SMDB_STS_ENTITY_ID; standard https://signature.sts.nemlog-in.dk/)",
-    )
-    add("-v", "--verbose", action="count", default=0, help="log (-v INFO, -vv DEBUG; CPR maskeres)")
+        "sts_entity_id",
+        help="STS'ens entity id, anmodningens wsa:To (SMDB_STS_ENTITY_ID); "
+        "standard https://signature.sts.nemlog-in.dk/",
+    ),
+    opt("-v", "--verbose", count=True, help="log (-v INFO, -vv DEBUG; CPR maskeres)"),
+]
+_GLOBAL_NAMES = [
+    "config",
+    "env",
+    "endpoint",
+    "cert",
+    "key",
+    "server_cert",
+    "strict",
+    "deadline",
+    "allow_insecure_http",
+    "api_version",
+    "auth",
+    "sts_url",
+    "sts_audience",
+    "sts_cert",
+    "sts_entity_id",
+    "verbose",
+]
 
 
-#: Descriptions for options and arguments defined without one (by ``dest``): every option has a text in --help.
-_BESKRIVELSER = {
-    "api_version": "webservicens version (standard v1)",
-    "format": "uddataformat",
-    "today": "dags dato for reglerne (YYYY-MM-DD); standard: i dag",
-    "file": "JSON-fil (- for stdin)",
-    "text": "teksten, der sendes og kommer tilbage",
-    "kind": "hvad der hentes",
-    "kommune": "kommunekoden (SMDB_KOMMUNEKODE)",
-    "vis_cpr": "vis hele CPR-numre (ellers maskeret)",
-    "model": "systemskiftemodel: 1, 2 eller mellem (DST's vejledning)",
-    "demo_auth": "certifikat direkte, eller via den simulerede STS",
-    "host": "adressen, simulatoren lytter på",
-    "port": "porten (0: en ledig)",
-    "out": "mappen, certifikat og nøgle skrives til",
-    "organisation": "organisationens navn i testcertifikatet",
-    "cvr": "CVR-nummeret i testcertifikatet",
-}
+#: --help in Danish (click's own text is English).
+_HJAELP = click.help_option("-h", "--help", help="vis denne hjælp og afslut")
 
 
-def _describe(parser: argparse.ArgumentParser) -> None:
-    """Give every action without a help text its description from :data:`_BESKRIVELSER` (and every subparser the
-    help formatter that names defaults)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                sub.formatter_class = _Hjaelp
-                _describe(sub)
-        elif not action.help and action.dest in _BESKRIVELSER:
-            action.help = _BESKRIVELSER[action.dest]
+def _with_global(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_GLOBAL):
+        f = option(f)
+    return _HJAELP(f)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from smdb import __version__
+def _run(func: Callable[[argparse.Namespace], int], **values: Any) -> int:
+    """Merge the global options given before the subcommand (the group's) with those after it, and run ``func``
+    the way every command runs: one Danish line and the documented exit code for every failure."""
+    ctx = click.get_current_context()
+    before: dict[str, Any] = (ctx.find_root().params or {}) if ctx.parent is not None else {}
+    merged = {name: before.get(name) for name in _GLOBAL_NAMES}
+    for name, value in values.items():
+        if name == "verbose":
+            merged[name] = (merged.get(name) or 0) + (value or 0)
+        elif value is not None or name not in merged:
+            merged[name] = value
+    args = argparse.Namespace(**merged, func=func)
+    return _execute(args)
 
-    p = argparse.ArgumentParser(
-        prog="smdb", description="Indberetning til Stofmisbrugsdatabasen (SMDB)", formatter_class=_Hjaelp
-    )
-    p.add_argument("--version", action="version", version=f"smdb-client {__version__}")
-    _global_options(p, suppress=False)
-    # the same options after the subcommand too (`smdb indberet f.json -v`): defaults suppressed there, so that an
-    # option given before the subcommand is not overwritten by its absence after it
-    common = argparse.ArgumentParser(add_help=False)
-    _global_options(common, suppress=True)
-    sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser(
-        "validate",
-        parents=[common],
-        formatter_class=_Hjaelp,
-        help="kontroller forløb mod alle forretningsregler (intet sendes)",
-    )
-    s.add_argument("file", help="JSON-fil med ét forløb eller en liste (- for stdin)")
-    s.add_argument("--today", type=_dato, help="dags dato for reglerne (YYYY-MM-DD)")
-    s.add_argument("--format", choices=["text", "json"], default="text")
-    s.set_defaults(func=cmd_validate)
+@click.group(
+    name="smdb",
+    help="Indberetning til Stofmisbrugsdatabasen (SMDB). `smdb KOMMANDO --help` beskriver hver kommando.",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
+)
+@click.version_option(
+    None, "--version", package_name="smdb-client", message="smdb-client %(version)s", help="vis versionen og afslut"
+)
+@_with_global
+def cli(**_: Any) -> None:
+    """The group: its options are merged into each command's (see :func:`_run`)."""
 
-    s = sub.add_parser(
-        "schema",
-        parents=[common],
-        formatter_class=_Hjaelp,
-        help="JSON Schema for alle skemaer (officielle variabelnavne og koder)",
-    )
-    s.set_defaults(func=cmd_schema)
 
-    s = sub.add_parser(
-        "indberet",
-        parents=[common],
-        formatter_class=_Hjaelp,
-        help="indberet forløb: hent status, send det manglende i rigtig rækkefølge",
-    )
-    s.add_argument("file")
-    s.add_argument("--dry-run", action="store_true", help="vis planen; send intet")
-    s.add_argument("--journal", help="SQLite-journal, der gør kørslen genoptagelig")
-    s.add_argument(
-        "--workers",
-        type=int,
-        default=4,
-        help="borgere indberettet samtidig (1-64; standard 4); én borgers forløb altid i rækkefølge",
-    )
-    s.add_argument(
-        "--kun-nye-fra",
-        dest="kun_nye_fra",
-        type=_dato,
-        help="mellemløsning: indberet kun forløb anmodet fra denne dato (YYYY-MM-DD); ældre forløb hører til "
-        "det gamle system (SMDB-web) og sendes ikke",
-    )
-    s.add_argument("--today", type=_dato)
-    s.add_argument("--format", choices=["text", "json"], default="text")
-    s.set_defaults(func=cmd_indberet)
+@cli.command("validate", help="kontroller forløb mod alle forretningsregler (intet sendes)")
+@click.argument("file")
+@opt("--today", type=DATO, help="dags dato for reglerne (YYYY-MM-DD); standard: i dag")
+@opt("--format", type=click.Choice(["text", "json"]), default="text", help="uddataformat")
+@_with_global
+def _validate(**kw: Any) -> int:
+    return _run(cmd_validate, **kw)
 
-    s = sub.add_parser(
-        "journal",
-        parents=[common],
-        formatter_class=_Hjaelp,
-        help="vis en indberetningsjournal (fx nattens fejl); åbnes skrivebeskyttet",
-    )
-    s.add_argument("file")
-    s.add_argument(
-        "--status",
-        action="append",
-        choices=STEP_STATUSES,
-        help="kun trin med denne status; kan gentages",
-    )
-    s.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    s.set_defaults(func=cmd_journal)
 
-    for name, fn, hjælp in (
-        ("whoami", cmd_whoami, "hvem kender SMDB os som"),
-        ("check", cmd_check, "virker certifikat, endpoint og ur?"),
-    ):
-        s = sub.add_parser(name, parents=[common], formatter_class=_Hjaelp, help=hjælp)
-        s.set_defaults(func=fn)
-    s = sub.add_parser("echo", parents=[common], formatter_class=_Hjaelp, help="TokenTest Echo")
-    s.add_argument("text")
-    s.set_defaults(func=cmd_echo)
+@cli.command("schema", help="JSON Schema for alle skemaer: et forløb eller en liste (officielle navne og koder)")
+@_with_global
+def _schema(**kw: Any) -> int:
+    return _run(cmd_schema, **kw)
 
-    s = sub.add_parser("hent", parents=[common], formatter_class=_Hjaelp, help="hent data fra SMDB")
-    s.add_argument("kind", choices=sorted(HENT))
-    s.add_argument("--cpr", type=_cpr, help="borgerens CPR-nummer (DDMMÅÅ-SSSS eller 10 cifre)")
-    s.add_argument("--kommune", type=int)
-    s.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    s.add_argument("--vis-cpr", dest="vis_cpr", action="store_true", help="vis hele CPR-numre (ellers maskeret)")
-    s.set_defaults(func=cmd_hent)
 
-    s = sub.add_parser(
-        "aktivliste",
-        parents=[common],
-        formatter_class=_Hjaelp,
-        help="kommunens aktive anmodninger og indskrivninger (DST's Aktivliste / igangværende forløb)",
-    )
-    s.add_argument("--kommune", type=int)
-    s.add_argument("--format", choices=["table", "csv", "json"], default="csv")
-    s.add_argument("--vis-cpr", dest="vis_cpr", action="store_true")
-    s.add_argument(
-        "--mellemloesning-fra",
-        dest="mellemloesning_fra",
-        type=_dato,
-        help="vis i kolonnen System, om forløbet hører til det gamle system (anmodet før datoen) eller det nye",
-    )
-    s.set_defaults(func=cmd_aktivliste)
+@cli.command("indberet", help="indberet forløb: hent status, send det manglende i rigtig rækkefølge")
+@click.argument("file")
+@opt("--dry-run", "dry_run", is_flag=True, help="vis planen; send intet")
+@opt("--journal", help="SQLite-journal, der gør kørslen genoptagelig")
+@opt(
+    "--workers",
+    type=int,
+    default=4,
+    help="borgere indberettet samtidig (1-64); én borgers forløb altid i rækkefølge",
+)
+@opt(
+    "--kun-nye-fra",
+    "kun_nye_fra",
+    type=DATO,
+    help="mellemløsning: indberet kun forløb anmodet fra denne dato (YYYY-MM-DD); ældre hører til det gamle system",
+)
+@opt("--today", type=DATO, help="dags dato for reglerne (YYYY-MM-DD); standard: i dag")
+@opt("--format", type=click.Choice(["text", "json"]), default="text", help="uddataformat")
+@_with_global
+def _indberet(**kw: Any) -> int:
+    return _run(cmd_indberet, **kw)
 
-    s = sub.add_parser(
-        "systemskifte",
-        parents=[common],
-        formatter_class=_Hjaelp,
-        help="skift af indberetningssystem: model 1, model 2 eller mellemløsning (docs/systemskifte.md)",
-    )
-    s.add_argument("--model", choices=["1", "2", "mellem"], required=True)
-    s.add_argument(
-        "--dato",
-        type=_dato,
-        required=True,
-        help="systemskiftedato: sidste dag i det gamle system (mellemløsning: første dag i det nye)",
-    )
-    s.add_argument("--kommune", type=int)
-    s.add_argument(
-        "--apply",
-        action="store_true",
-        help="udfør planen (model 2: send afslutningerne); exit 0 kun når intet er tilbage at gøre; uden: kun plan",
-    )
-    s.add_argument(
-        "--luk-glemte",
-        dest="luk_glemte",
-        action="store_true",
-        help="send de foreslåede afslutninger af glemte forløb (med deres egne datoer, ikke som systemskifte)",
-    )
-    s.add_argument(
-        "--glemt-efter",
-        dest="glemt_efter",
-        type=int,
-        default=90,
-        help="dage uden aktivitet (og uden åbent tilbud) før systemskiftedatoen, før et forløb regnes for glemt "
-        "(standard 90)",
-    )
-    s.add_argument(
-        "--plan-out",
-        dest="plan_out",
-        help="skriv planen som JSON (ejer-læsbar); med --apply altid, som standard "
-        "systemskifte-KOMMUNE-modelM-DATO.json",
-    )
-    s.add_argument(
-        "--journal",
-        help="journal, der gemmer planen og gør --apply genoptagelig (standard systemskifte-KOMMUNE.journal)",
-    )
-    s.add_argument("--ny-plan", dest="ny_plan", action="store_true", help="lav planen forfra, ikke fra journalen")
-    s.add_argument(
-        "--sletteliste",
-        help="model 1: skriv slettelisten til DST som CSV med hele CPR-numre (ejer-læsbar fil)",
-    )
-    s.add_argument(
-        "--vis-cpr", dest="vis_cpr", action="store_true", help="vis hele CPR-numre i output og plan (ellers maskeret)"
-    )
-    s.add_argument("--today", type=_dato, help="dags dato for reglerne (YYYY-MM-DD)")
-    s.set_defaults(func=cmd_systemskifte)
 
-    s = sub.add_parser("demo", help="kør en indberetning mod den indlejrede simulator")
-    s.add_argument("--auth", dest="demo_auth", choices=["certificate", "sts"], default="certificate")
-    s.set_defaults(func=cmd_demo)
+@cli.command("journal", help="vis en indberetningsjournal (fx nattens fejl); åbnes skrivebeskyttet")
+@click.argument("file")
+@opt("--status", multiple=True, type=click.Choice(STEP_STATUSES), help="kun trin med denne status; kan gentages")
+@opt("--format", type=click.Choice(["table", "json", "csv"]), default="table", help="uddataformat")
+@_with_global
+def _journal(**kw: Any) -> int:
+    return _run(cmd_journal, **kw)
 
-    contract = sub.add_parser("contract", help="kontrakten med DST's webservice (WSDL)").add_subparsers(
-        dest="contract_command", required=True
-    )
-    s = contract.add_parser(
-        "diff",
-        help="sammenlign DST's WSDL med den indbyggede kontrakt; exit 1 ved forskelle (docs/service-contract.md)",
-    )
-    s.add_argument("sources", nargs="*", help="WSDL-filer eller URL'er (…/securehentdata.svc?singlewsdl)")
-    s.add_argument(
-        "--env", dest="diff_env", choices=["preprod", "prod"], help="hent de tre WSDL'er fra DST's miljø (?singlewsdl)"
-    )
-    s.set_defaults(func=cmd_contract_diff)
 
-    sim = sub.add_parser("sim", help="den indlejrede SMDB-simulator").add_subparsers(dest="sim_command", required=True)
-    s = sim.add_parser("serve", help="start simulatoren")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8765)
-    s.add_argument("--db", help="SQLite-fil (ellers i hukommelsen)")
-    s.add_argument("--trust", action="append", help="klientcertifikat (PEM), der accepteres; kan gentages")
-    s.add_argument("--allow-unsigned", dest="allow_unsigned", action="store_true", help="accepter usignerede kald")
-    s.add_argument("--server-cert-out", dest="server_cert_out", help="skriv simulatorens certifikat (PEM) hertil")
-    s.add_argument(
-        "--sts-cert-out", dest="sts_cert_out", help="--auth sts: skriv den simulerede STS' certifikat (PEM) hertil"
-    )
-    s.add_argument("--latency", type=float, default=0.0, help="millisekunder lagt til hvert kald, som hos DST (0)")
-    s.add_argument("--jitter", type=float, default=0.0, help="op til så mange millisekunder mere, tilfældigt (0)")
-    s.add_argument(
-        "--auth",
-        choices=["certificate", "sts"],
-        default="certificate",
-        help="sts: kræv SAML-token fra den simulerede STS (på /sts/service.svc)",
-    )
-    s.set_defaults(func=cmd_sim_serve)
-    s = sim.add_parser("cert", help="lav et testcertifikat til simulatoren")
-    s.add_argument("--out", default=".")
-    s.add_argument("--organisation", default="Testkommune")
-    s.add_argument("--cvr", default="29189900")
-    s.set_defaults(func=cmd_sim_cert)
-    _describe(p)
-    return p
+@cli.command("whoami", help="hvem kender SMDB os som (TokenTest WhoAmI)")
+@_with_global
+def _whoami(**kw: Any) -> int:
+    return _run(cmd_whoami, **kw)
+
+
+@cli.command("check", help="virker certifikat, endpoint og ur?")
+@_with_global
+def _check(**kw: Any) -> int:
+    return _run(cmd_check, **kw)
+
+
+@cli.command("echo", help="TokenTest Echo: TEXT sendes og kommer tilbage")
+@click.argument("text")
+@_with_global
+def _echo(**kw: Any) -> int:
+    return _run(cmd_echo, **kw)
+
+
+@cli.command("hent", help="hent data fra SMDB: KIND er " + ", ".join(sorted(HENT)))
+@click.argument("kind", type=click.Choice(sorted(HENT)))
+@opt("--cpr", type=_CprType(), help="borgerens CPR-nummer (DDMMÅÅ-SSSS eller 10 cifre)")
+@opt("--kommune", type=int, help="kommunekoden (SMDB_KOMMUNEKODE)")
+@opt("--format", type=click.Choice(["table", "json", "csv"]), default="table", help="uddataformat")
+@opt("--vis-cpr", "vis_cpr", is_flag=True, help="vis hele CPR-numre (ellers maskeret)")
+@_with_global
+def _hent(**kw: Any) -> int:
+    return _run(cmd_hent, **kw)
+
+
+@cli.command("aktivliste", help="kommunens aktive anmodninger og indskrivninger (DST's Aktivliste)")
+@opt("--kommune", type=int, help="kommunekoden (SMDB_KOMMUNEKODE)")
+@opt("--format", type=click.Choice(["table", "csv", "json"]), default="csv", help="uddataformat")
+@opt("--vis-cpr", "vis_cpr", is_flag=True, help="vis hele CPR-numre (ellers maskeret)")
+@opt(
+    "--mellemloesning-fra",
+    "mellemloesning_fra",
+    type=DATO,
+    help="vis i kolonnen System, om forløbet hører til det gamle system (anmodet før datoen) eller det nye",
+)
+@_with_global
+def _aktivliste(**kw: Any) -> int:
+    return _run(cmd_aktivliste, **kw)
+
+
+@cli.command("systemskifte", help="skift af indberetningssystem: model 1, 2 eller mellemløsning (docs/systemskifte.md)")
+@opt("--model", type=click.Choice(["1", "2", "mellem"]), required=True, help="DST's systemskiftemodel")
+@opt(
+    "--dato",
+    type=DATO,
+    required=True,
+    help="systemskiftedato: sidste dag i det gamle system (mellemløsning: første dag i det nye)",
+)
+@opt("--kommune", type=int, help="kommunekoden (SMDB_KOMMUNEKODE)")
+@opt("--apply", is_flag=True, help="udfør planen (model 2: send afslutningerne); exit 0 kun når intet er tilbage")
+@opt(
+    "--luk-glemte",
+    "luk_glemte",
+    is_flag=True,
+    help="send de foreslåede afslutninger af glemte forløb (med deres egne datoer, ikke som systemskifte)",
+)
+@opt(
+    "--glemt-efter",
+    "glemt_efter",
+    type=int,
+    default=90,
+    help="dage uden aktivitet (og uden åbent tilbud) før systemskiftedatoen, før et forløb regnes for glemt",
+)
+@opt(
+    "--plan-out",
+    "plan_out",
+    help="skriv planen som JSON (ejer-læsbar); med --apply altid, som standard systemskifte-KOMMUNE-modelM-DATO.json",
+)
+@opt("--journal", help="journal, der gemmer planen (standard systemskifte-KOMMUNE.journal)")
+@opt("--ny-plan", "ny_plan", is_flag=True, help="lav planen forfra, ikke fra journalen")
+@opt("--sletteliste", help="model 1: skriv slettelisten til DST som CSV med hele CPR-numre (ejer-læsbar fil)")
+@opt("--vis-cpr", "vis_cpr", is_flag=True, help="vis hele CPR-numre i output og plan (ellers maskeret)")
+@opt("--today", type=DATO, help="dags dato for reglerne (YYYY-MM-DD); standard: i dag")
+@_with_global
+def _systemskifte(**kw: Any) -> int:
+    return _run(cmd_systemskifte, **kw)
+
+
+@cli.command("demo", help="kør en indberetning mod den indlejrede simulator")
+@opt(
+    "--auth",
+    "demo_auth",
+    type=click.Choice(["certificate", "sts"]),
+    default="certificate",
+    help="certifikat direkte, eller via den simulerede STS",
+)
+@_HJAELP
+def _demo(**kw: Any) -> int:
+    return _run(cmd_demo, **kw)
+
+
+@cli.group("contract", help="kontrakten med DST's webservice (WSDL)")
+@_HJAELP
+def _contract() -> None:
+    """The contract commands."""
+
+
+@_contract.command(
+    "diff", help="sammenlign DST's WSDL med den indbyggede kontrakt; exit 1 ved forskelle (docs/service-contract.md)"
+)
+@click.argument("sources", nargs=-1)
+@opt(
+    "--env",
+    "diff_env",
+    type=click.Choice(["preprod", "prod"]),
+    help="hent de tre WSDL'er fra DST's miljø (?singlewsdl) i stedet for SOURCES (filer eller URL'er)",
+)
+@_HJAELP
+def _contract_diff(**kw: Any) -> int:
+    return _run(cmd_contract_diff, **kw)
+
+
+@cli.group("sim", help="den indlejrede SMDB-simulator")
+@_HJAELP
+def _sim() -> None:
+    """The simulator commands."""
+
+
+@_sim.command("serve", help="start simulatoren (Ctrl-C stopper)")
+@opt("--host", default="127.0.0.1", help="adressen, simulatoren lytter på")
+@opt("--port", type=int, default=8765, help="porten (0: en ledig)")
+@opt("--db", help="SQLite-fil; standard: i hukommelsen")
+@opt("--trust", multiple=True, help="klientcertifikat (PEM), der accepteres; kan gentages")
+@opt("--allow-unsigned", "allow_unsigned", is_flag=True, help="accepter usignerede kald")
+@opt("--server-cert-out", "server_cert_out", help="skriv simulatorens certifikat (PEM) hertil")
+@opt("--sts-cert-out", "sts_cert_out", help="--auth sts: skriv den simulerede STS' certifikat (PEM) hertil")
+@opt("--latency", type=float, default=0.0, help="millisekunder lagt til hvert kald, som hos DST")
+@opt("--jitter", type=float, default=0.0, help="op til så mange millisekunder mere, tilfældigt")
+@opt(
+    "--auth",
+    type=click.Choice(["certificate", "sts"]),
+    default="certificate",
+    help="sts: kræv SAML-token fra den simulerede STS (på /sts/service.svc)",
+)
+@_HJAELP
+def _sim_serve(**kw: Any) -> int:
+    return _run(cmd_sim_serve, **kw)
+
+
+@_sim.command("cert", help="lav et testcertifikat til simulatoren")
+@opt("--out", default=".", help="mappen, certifikat og nøgle skrives til")
+@opt("--organisation", default="Testkommune", help="organisationens navn i testcertifikatet")
+@opt("--cvr", default="29189900", help="CVR-nummeret i testcertifikatet")
+@_HJAELP
+def _sim_cert(**kw: Any) -> int:
+    return _run(cmd_sim_cert, **kw)
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -882,9 +916,49 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _param_name(param: click.Parameter | None) -> str:
+    if isinstance(param, click.Option):
+        return param.opts[-1] if param.opts else str(param.name)
+    return (param.human_readable_name if param is not None else "argumentet").upper()
+
+
+def _usage_text(exc: click.UsageError) -> str:
+    """click's usage errors in Danish (its own texts are English)."""
+    if isinstance(exc, click.MissingParameter):
+        return f"{_param_name(exc.param)} mangler"
+    if isinstance(exc, click.NoSuchOption):
+        return f"ukendt tilvalg {exc.option_name}"
+    if isinstance(exc, click.BadParameter):
+        name = _param_name(exc.param)
+        if exc.param is not None and isinstance(exc.param.type, click.Choice):
+            return f"{name} skal være en af: {', '.join(str(c) for c in exc.param.type.choices)}"
+        if exc.param is not None and exc.param.type in (click.INT, click.FLOAT):
+            return f"{name} skal være et tal"
+        return f"{name}: {exc.message}"
+    if isinstance(exc, click.BadOptionUsage):
+        return f"{exc.option_name} bruges forkert"
+    if "No such command" in exc.message:
+        return f"ukendt kommando: {exc.message.split(chr(39))[1] if chr(39) in exc.message else exc.message}"
+    return exc.format_message()
+
+
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="smdb", standalone_mode=False)
+    except click.exceptions.Exit as done:  # --help, --version
+        return int(done.exit_code)
+    except click.UsageError as exc:  # a wrong option or value: the user's to fix
+        print(f"smdb: {scrub(_usage_text(exc))}", file=sys.stderr)
+        if exc.ctx is not None:
+            print(f"(se: {exc.ctx.command_path} --help)", file=sys.stderr)
+        return EXIT_INPUT
+    except click.Abort:
+        return 130
+    return int(result) if isinstance(result, int) else EXIT_OK
+
+
+def _execute(args: argparse.Namespace) -> int:
+    """Run a command; every failure becomes one Danish line and the documented exit code."""
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO, stream=sys.stderr)
         # every record this process logs, from any library (signxml's canonicalised envelopes too), is masked
