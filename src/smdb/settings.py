@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
@@ -106,6 +106,8 @@ class SmdbSettings(BaseSettings):
     deadline: float = Field(default=120.0, gt=0, le=3600)
     strict: bool = False
     allow_insecure_http: bool = False
+    #: The config file of a load (set on the subclass :meth:`load` makes; not a setting).
+    config_path: ClassVar[str | None] = None
 
     @classmethod
     def settings_customise_sources(
@@ -116,20 +118,20 @@ class SmdbSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, _TomlTable(settings_cls, _CONFIG_FILE.get("path"))
+        return init_settings, env_settings, _TomlTable(settings_cls, getattr(settings_cls, "config_path", None))
 
     @classmethod
     def load(cls, config_file: str | os.PathLike[str] | None = None, **arguments: Any) -> SmdbSettings:
         """Arguments (None ones ignored) over ``SMDB_*`` over the ``[smdb]`` table of ``config_file`` (default
         ``$SMDB_CONFIG``). A wrong value raises ConfigurationError naming the setting in Danish."""
         path = config_file if config_file is not None else os.environ.get("SMDB_CONFIG")
-        _CONFIG_FILE["path"] = str(path) if path else None
+        # the file is a source of this load only: a subclass carries it to settings_customise_sources (no global)
+        bound = type(cls.__name__, (cls,), {"config_path": str(path) if path else None})
         try:
-            return cls(**{k: v for k, v in arguments.items() if v is not None})
+            settings: SmdbSettings = bound(**{k: v for k, v in arguments.items() if v is not None})
         except ValidationError as exc:
             raise ConfigurationError(_danish(exc)) from None
-        finally:
-            _CONFIG_FILE.pop("path", None)
+        return settings
 
     def client(self, *, today: Callable[[], date] = date.today, **overrides: Any) -> SmdbClient:
         """An :class:`~smdb.client.SmdbClient` for these settings (certificates loaded and checked); ``overrides``
@@ -187,10 +189,6 @@ class SmdbSettings(BaseSettings):
         }
         environment = Environment.PROD if self.env == "prod" else Environment.PREPROD
         return SmdbClient(environment, **settings)
-
-
-#: The config file of the load in progress (pydantic-settings builds the sources in a classmethod).
-_CONFIG_FILE: dict[str, str | None] = {}
 
 
 def _certificates(path: Path, what: str) -> list[Any]:

@@ -312,7 +312,7 @@ def _token_reference(rstr: etree._Element, token: etree._Element) -> str:
 
 def parse_issue_response(
     body: bytes,
-    config: StsConfig | str,
+    config: StsConfig,
     message_id: str = "",
     now: datetime | None = None,
     seen: set[str] | None = None,
@@ -320,8 +320,6 @@ def parse_issue_response(
     """The RSTR: verified (when STS certificates are configured), then its token (a SAML assertion, or the
     EncryptedAssertion the real STS returns, kept opaque) with the id to reference it by and its lifetime; faults
     in either of NemLog-in's shapes become typed errors."""
-    if isinstance(config, str):  # the audience alone (older callers): nothing to verify with
-        config = StsConfig(audience=config)
     now = now or datetime.now(UTC)
     try:
         env = etree.fromstring(body, _PARSER)
