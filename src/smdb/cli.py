@@ -38,22 +38,6 @@ class UsageError(Exception):
 
 
 # ----------------------------------------------------------------------------- input
-def _dato(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"ugyldig dato {text!r}; brug YYYY-MM-DD") from None
-
-
-def _cpr(text: str) -> str:
-    from smdb.cpr import Cpr, CprError
-
-    try:
-        return str(Cpr(text))
-    except CprError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None  # the message never repeats the number
-
-
 #: The json module's messages (English) in Danish, by their start.
 _JSON_FEJL = (
     ("Expecting value", "forventede en værdi"),
@@ -379,7 +363,15 @@ def cmd_systemskifte(args: argparse.Namespace) -> int:
 
     from smdb.journal import Journal
     from smdb.output import print_summary
-    from smdb.systemskifte import Model, Systemskifteplan, kontroller_dato, mellemloesning, model1, model2
+    from smdb.systemskifte import (
+        Model,
+        Systemskifteplan,
+        kontroller_dato,
+        mellemloesning,
+        model1,
+        model2,
+        plan_navn,
+    )
 
     model = Model(args.model)
     kommune = _kommune(args)
@@ -395,7 +387,7 @@ def cmd_systemskifte(args: argparse.Namespace) -> int:
     writes = args.apply or args.luk_glemte
     journal_path = args.journal or f"systemskifte-{kommune}.journal"
     journal = Journal(journal_path) if writes or os.path.exists(journal_path) else None
-    name = f"systemskifte:{kommune}:{model.value}:{args.dato.isoformat()}"
+    name = plan_navn(kommune, model, args.dato)
     kept = journal.load_plan(name) if journal is not None and not args.ny_plan else None
     if kept is not None:
         plan = Systemskifteplan.from_dict(kept[0])
@@ -576,18 +568,20 @@ class _Dato(click.ParamType[date]):
         if isinstance(value, date):
             return value
         try:
-            return _dato(str(value))
-        except argparse.ArgumentTypeError as exc:
-            self.fail(str(exc), param, ctx)
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"ugyldig dato {value!r}; brug YYYY-MM-DD", param, ctx)
 
 
 class _CprType(click.ParamType[str]):
     name = "cpr"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from smdb.cpr import Cpr, CprError
+
         try:
-            return _cpr(str(value))
-        except argparse.ArgumentTypeError as exc:
+            return str(Cpr(str(value)))
+        except CprError as exc:
             self.fail(str(exc), param, ctx)  # the message never repeats the number
 
 

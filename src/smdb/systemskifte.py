@@ -120,6 +120,11 @@ class Glemt:
     forslag: Kontaktforloeb | None
 
 
+def plan_navn(kommunekode: int, model: Model, dato: date) -> str:
+    """The name a plan is kept under in a journal: one per municipality, model and cut-over date."""
+    return f"systemskifte:{kommunekode}:{model.value}:{dato.isoformat()}"
+
+
 def sidste_aktivitet(f: Kontaktforloeb) -> date:
     """The latest date the course carries (anmodning, iværksættelse, an offer's start or end)."""
     dates = [f.anmodningsdato]
@@ -197,7 +202,7 @@ class Systemskifteplan:
     @property
     def navn(self) -> str:
         """The plan's name in a journal: one plan per municipality, model and cut-over date."""
-        return f"systemskifte:{self.kommunekode}:{self.model.value}:{self.dato.isoformat()}"
+        return plan_navn(self.kommunekode, self.model, self.dato)
 
     # ------------------------------------------------------------------ reading
     def text(self, vis_cpr: bool = False) -> str:
@@ -690,4 +695,5 @@ __all__ = [
     "mellemloesning",
     "model1",
     "model2",
+    "plan_navn",
 ]
