@@ -206,6 +206,18 @@ def verify_envelope(
     The signer must be one of ``trusted`` (compared by DER, not by name), so a certificate that merely
     claims a trusted subject is refused.
     """
+    return verify_envelope_covering(envelope, trusted, now, skew, max_lifetime)[0]
+
+
+def verify_envelope_covering(
+    envelope: etree._Element,
+    trusted: list[x509.Certificate],
+    now: datetime | None = None,
+    skew: timedelta = CLOCK_SKEW,
+    max_lifetime: timedelta = MAX_MESSAGE_LIFETIME,
+) -> tuple[x509.Certificate, list[etree._Element]]:
+    """:func:`verify_envelope`, also returning the elements the signature covers (for a receiver with stricter
+    coverage rules, such as the NemLog-in STS's "every header element signed")."""
     now = now or datetime.now(UTC)
     sec = envelope.find(f"{{{soap_ns(envelope)}}}Header/{{{WSSE_NS}}}Security")
     if sec is None or sec.find(f"{{{DS_NS}}}Signature") is None:
@@ -217,8 +229,8 @@ def verify_envelope(
         raise SecurityError(f"Certifikatet ({cert.subject.rfc4514_string()}) er ikke betroet")
     if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
         raise SecurityError(f"Certifikatet ({cert.subject.rfc4514_string()}) er ikke gyldigt på nuværende tidspunkt")
-    verify_timestamp_and_signature(envelope, sec, cert, now, skew, max_lifetime)
-    return cert
+    covered = verify_timestamp_and_signature(envelope, sec, cert, now, skew, max_lifetime)
+    return cert, covered
 
 
 def verify_timestamp_and_signature(
