@@ -53,6 +53,18 @@ def referenced_id(str_element: etree._Element) -> str:
     return value
 
 
+def token_id(token: etree._Element) -> str | None:
+    """The id an STR names ``token`` by (the inverse of :func:`dereference`): a SAML assertion's ``ID``, or the
+    ``wsu:Id`` of an EncryptedAssertion's EncryptedData."""
+    found: str | None
+    if token.tag == f"{{{SAML2_NS}}}EncryptedAssertion":
+        data = token.find(f"{{{XENC_NS}}}EncryptedData")
+        found = data.get(WSU_ID) if data is not None else None
+    else:
+        found = token.get("ID")
+    return found
+
+
 def dereference(str_element: etree._Element) -> etree._Element:
     """The token ``str_element`` names, in its document: exactly one, or SecurityError (no wrapping by duplicates)."""
     token_id = referenced_id(str_element)

@@ -291,21 +291,17 @@ def _verify_rstr(env: etree._Element, config: StsConfig, message_id: str, now: d
 def _token_reference(rstr: etree._Element, token: etree._Element) -> str:
     """The id to reference the token by: the RequestedAttachedReference's (KeyIdentifier or Reference URI), which
     must name this token; without one, the assertion's ID or the EncryptedData's wsu:Id."""
-    own: set[str | None] = {token.get("ID")}
-    encrypted = token.find(f"{{{XENC_NS}}}EncryptedData")
-    if encrypted is not None:
-        own.add(encrypted.get(_WSU_ID))
+    own = strtransform.token_id(token)
     attached = rstr.find(f"{{{WST_NS}}}RequestedAttachedReference/{{{WSSE_NS}}}SecurityTokenReference")
     if attached is None:
-        chosen: str | None = next((i for i in own if i), None)
-        if chosen is None:
+        if own is None:
             raise StsUnavailable("STS'ens token har intet id at henvise til (og ingen RequestedAttachedReference)")
-        return chosen
+        return own
     try:
         ref_id = strtransform.referenced_id(attached)
     except SecurityError as exc:
         raise StsUnavailable(f"STS'ens RequestedAttachedReference kan ikke bruges: {exc}") from None
-    if ref_id not in own:
+    if ref_id != own:
         raise StsUnavailable("STS'ens RequestedAttachedReference peger ikke på det udstedte token")
     return ref_id
 

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
-from smdb.auth import xmldsig
+from smdb.auth import strtransform, xmldsig
 from smdb.auth.certificates import Credentials
 from smdb.errors import SecurityError, TimestampOutOfWindow
 
@@ -145,8 +145,7 @@ def sign_envelope_with_token(
     the RSTR's RequestedAttachedReference gave), and sign with our key: every header element (WS-Addressing
     included), the Timestamp, the Body, and the token through the STR-Transform. KeyInfo refers to the token."""
     sec, body_id, ts_id = _security_header(envelope, now or datetime.now(UTC), ttl)
-    encrypted = token.find("{http://www.w3.org/2001/04/xmlenc#}EncryptedData")
-    ref_id = token_id or token.get("ID") or (encrypted.get(_WSU_ID) if encrypted is not None else None) or ""
+    ref_id = token_id or strtransform.token_id(token) or ""
     if not ref_id:
         raise SecurityError("Tokenet fra STS'en har intet id at henvise til")
     header = sec.getparent()
