@@ -76,7 +76,6 @@ WST_NS = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
 WSP_NS = "http://schemas.xmlsoap.org/ws/2002/12/policy"
 #: W3C WS-Policy 1.5: what this library wrongly used before; the simulated STS refuses it, as NemLog-in would.
 WSP_W3C_NS = "http://www.w3.org/ns/ws-policy"
-XENC_NS = "http://www.w3.org/2001/04/xmlenc#"
 #: NemLog-in STS entity ids (wsa:To of an RST), from OIOIDWS.Net: the signature case is an organisation signing
 #: with its own certificate, as SMDB's system users do.
 SIGNATURE_CASE_ENTITY_ID = "https://signature.sts.nemlog-in.dk/"
