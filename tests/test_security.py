@@ -210,7 +210,7 @@ def test_a_signed_answer_for_another_citizen_is_refused(mitm: SimServer) -> None
 
     mitm.app.tamper = tamper
     assert client.hent_anmodninger(cpr="0101904322")
-    with pytest.raises(SecurityError, match="hører ikke til forespørgslen"):
+    with pytest.raises(SecurityError, match="hører ikke til"):
         client.hent_anmodninger(cpr="0202804321")
 
 
@@ -227,7 +227,7 @@ def test_an_answer_to_another_operation_is_refused(mitm: SimServer) -> None:
 
     mitm.app.tamper = tamper
     client.echo("x")
-    with pytest.raises(SecurityError, match="hører ikke til WhoAmI"):
+    with pytest.raises(SecurityError, match="hører ikke til"):
         client.whoami()
 
 

@@ -34,6 +34,11 @@ class DeadlineExceeded(requests.exceptions.ReadTimeout):
     """The whole call took longer than its deadline (a slow drip, or a server that stalls)."""
 
 
+class RedirectRefused(requests.exceptions.RequestException):
+    """The server answered with a redirect. Never followed: the signed request (with CPR numbers) would go to a
+    host nobody configured, perhaps in clear text; the target is named so the configuration can be fixed."""
+
+
 class _Watchdog:
     """One daemon thread for all calls: at each registered deadline it runs the registered action (shutting a
     socket down). A thread per call (``threading.Timer``) cost more than the rest of the HTTP layer together."""
@@ -79,7 +84,8 @@ class _Watchdog:
                 action()
 
 
-_WATCHDOG = _Watchdog()
+#: The one watchdog thread of the process (the simulator bounds its requests with it too).
+WATCHDOG = _WATCHDOG = _Watchdog()
 
 
 def _sock(response: requests.Response) -> socket.socket | None:
@@ -125,7 +131,7 @@ def bounded_request(
     if remaining <= 0:
         raise DeadlineExceeded("tidsfristen for kaldet er overskredet")
     connect, read = timeout
-    bounds = {"stream": True, "timeout": (min(connect, remaining), min(read, remaining))}
+    bounds = {"stream": True, "timeout": (min(connect, remaining), min(read, remaining)), "allow_redirects": False}
     if method == "POST":  # through session.post, which test doubles and recording benchmarks replace
         response = session.post(url, data=data, headers=headers, **bounds)  # type: ignore[arg-type]
     else:
@@ -141,6 +147,12 @@ def bounded_request(
 
     watch: int | None = None
     try:
+        if response.is_redirect:
+            target = str(response.headers.get("Location", "?"))[:200]
+            raise RedirectRefused(
+                f"{url} svarede med en omdirigering (HTTP {response.status_code}) til {target}; omdirigeringer følges "
+                "ikke: ret adressen i konfigurationen"
+            )
         length = response.headers.get("Content-Length")
         if length is not None and length.strip().isdigit() and int(length) > max_bytes:
             raise ResponseTooLarge(f"svaret er {int(length)} bytes; grænsen er {max_bytes}")

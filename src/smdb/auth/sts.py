@@ -47,12 +47,14 @@ from smdb.auth.wsse import (
     MAX_MESSAGE_LIFETIME,
     SAML2_NS,
     SOAP_NS,
+    WSA_NS,
     WSSE_NS,
     WSU_NS,
     X509V3,
     _parse_ts,
     _ts,
     _ts_seconds,
+    check_structure,
     sign_envelope,
     soap_ns,
     verify_timestamp_and_signature,
@@ -67,9 +69,8 @@ from smdb.errors import StsClockSkew as StsClockSkew
 from smdb.errors import StsError as StsError
 from smdb.errors import StsUnavailable as StsUnavailable
 from smdb.errors import StsUnknownAudience as StsUnknownAudience
-from smdb.http import DeadlineExceeded, ResponseTooLarge, bounded_post
+from smdb.http import DeadlineExceeded, RedirectRefused, ResponseTooLarge, bounded_post
 
-WSA_NS = "http://www.w3.org/2005/08/addressing"
 WST_NS = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
 #: The WS-Policy namespace of AppliesTo that the NemLog-in STS reads (the reference implementations' RSTs and
 #: RSTRs; OIOIDWS.Net rewrites WCF's newer namespace to this one): an AppliesTo in another namespace is not found.
@@ -327,9 +328,7 @@ def parse_issue_response(
             if value in seen:
                 raise StsAuthenticationFailed("STS'ens svar er modtaget før (gentaget); tokenet bruges ikke")
             seen.add(value)
-    rstr = env.find(f".//{{{WST_NS}}}RequestSecurityTokenResponse")
-    if rstr is None:
-        raise StsUnavailable("STS'ens svar indeholder ingen RequestSecurityTokenResponse")
+    rstr = _rstr_in_body(env)
     holder = rstr.find(f"{{{WST_NS}}}RequestedSecurityToken")
     token = None if holder is None else next((c for c in holder if isinstance(c.tag, str)), None)
     if token is None or token.tag not in (f"{{{SAML2_NS}}}Assertion", f"{{{SAML2_NS}}}EncryptedAssertion"):
@@ -345,6 +344,21 @@ def parse_issue_response(
     except SecurityError:
         raise StsUnavailable("STS'ens svar har en ugyldig levetid") from None
     return Token(token, _token_reference(rstr, token), expires, config.audience)
+
+
+def _rstr_in_body(env: etree._Element) -> etree._Element:
+    """The RSTR the Body holds (directly, or as the first of an RSTR collection): the part the signature covered.
+    Anywhere else (an unsigned one in the Header, a second Body) it is not the STS's answer."""
+    try:
+        _, body = check_structure(env)
+    except SecurityError as exc:
+        raise StsAuthenticationFailed(f"STS'ens svar har en ugyldig struktur ({exc}); tokenet bruges ikke") from None
+    content = next(c for c in body if isinstance(c.tag, str))
+    if content.tag == f"{{{WST_NS}}}RequestSecurityTokenResponseCollection":
+        content = next((c for c in content if isinstance(c.tag, str)), content)
+    if content.tag != f"{{{WST_NS}}}RequestSecurityTokenResponse":
+        raise StsUnavailable("STS'ens svar indeholder ingen RequestSecurityTokenResponse i Body")
+    return content
 
 
 class StsTokenProvider:
@@ -399,7 +413,7 @@ class StsTokenProvider:
                 deadline=time.monotonic() + self.deadline,
                 max_bytes=self.max_response_bytes,
             )
-        except (ResponseTooLarge, DeadlineExceeded) as exc:
+        except (ResponseTooLarge, DeadlineExceeded, RedirectRefused) as exc:
             raise StsUnavailable(f"STS'en ({self.config.endpoint}) svarede ikke brugbart: {exc}") from None
         except requests.exceptions.RequestException as exc:
             raise StsUnavailable(f"STS'en ({self.config.endpoint}) kunne ikke nås: {type(exc).__name__}") from None

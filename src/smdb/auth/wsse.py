@@ -52,6 +52,7 @@ def _ts_seconds(t: datetime) -> str:
 
 
 SAML2_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
+WSA_NS = "http://www.w3.org/2005/08/addressing"
 WSSE11_NS = "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd"
 SAML_TOKEN_TYPE = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0"
 SAML_ID_VALUE_TYPE = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID"
@@ -106,16 +107,26 @@ def sign_envelope(
     *,
     sign_token: bool = False,
     seconds_only: bool = False,
+    confirm: str | None = None,
 ) -> etree._Element:
     """Add a signed ``wsse:Security`` header (certificate in a BinarySecurityToken) to ``envelope`` in place.
 
     The signature covers Body and Timestamp, plus any elements whose ``wsu:Id`` is in ``extra_ids`` (WS-Addressing
     headers of a WS-Trust request), and with ``sign_token`` the BinarySecurityToken too (the NemLog-in STS rules:
     every header element signed). ``seconds_only``: timestamps without fractions, as the STS rules want them.
+    ``confirm``: the SignatureValue of the request this answers, echoed in a signed WS-Security 1.1
+    ``SignatureConfirmation`` (what a WCF service with ``requireSignatureConfirmation`` sends), binding the answer
+    to that one request.
     """
     sec, body_id, ts_id = _security_header(
         envelope, now or datetime.now(UTC), ttl, _ts_seconds if seconds_only else _ts
     )
+    confirm_ids: list[str] = []
+    if confirm is not None:
+        sc = etree.SubElement(sec, f"{{{WSSE11_NS}}}SignatureConfirmation", nsmap={"wsse11": WSSE11_NS})
+        sc.set("Value", "".join(confirm.split()))
+        confirm_ids.append(f"SC-{uuid.uuid4()}")
+        sc.set(_WSU_ID, confirm_ids[0])
     bst_id = f"X509-{uuid.uuid4()}"
     bst = etree.SubElement(sec, f"{{{WSSE_NS}}}BinarySecurityToken")
     bst.set("ValueType", X509V3)
@@ -127,7 +138,8 @@ def sign_envelope(
     ref = etree.SubElement(str_el, f"{{{WSSE_NS}}}Reference")
     ref.set("URI", f"#{bst_id}")
     ref.set("ValueType", X509V3)
-    _sign_into(envelope, sec, creds, [*extra_ids, ts_id, *([bst_id] if sign_token else []), body_id], key_info)
+    ids = [*extra_ids, ts_id, *confirm_ids, *([bst_id] if sign_token else []), body_id]
+    _sign_into(envelope, sec, creds, ids, key_info)
     return envelope
 
 
@@ -176,6 +188,46 @@ def _token_reference(token_id: str) -> etree._Element:
     kid.set("ValueType", SAML_ID_VALUE_TYPE)
     kid.text = token_id
     return str_el
+
+
+def check_structure(envelope: etree._Element) -> tuple[etree._Element | None, etree._Element]:
+    """A SOAP envelope as a signature can vouch for it: at most one Header, then exactly one Body, nothing else, and
+    one element in the Body. Returns (header, body).
+
+    A signature check finds *one* Body (and one Header); a second Body beside it is read by other code (zeep's fault
+    handling reads the last), so a forged Body next to a genuinely signed one would be taken as verified."""
+    soap = soap_ns(envelope)
+    children = [c for c in envelope if isinstance(c.tag, str)]
+    names = [c.tag for c in children]
+    if names not in ([f"{{{soap}}}Header", f"{{{soap}}}Body"], [f"{{{soap}}}Body"]):
+        shown = ", ".join(etree.QName(n).localname for n in names)[:120]
+        raise SecurityError(f"SOAP-konvolutten skal have én Header og én Body og intet andet (fik: {shown or 'intet'})")
+    body = children[-1]
+    content = [c for c in body if isinstance(c.tag, str)]
+    if len(content) != 1:
+        raise SecurityError(f"SOAP-konvoluttens Body skal indeholde præcis ét element (fik {len(content)})")
+    return (children[0] if len(children) == 2 else None), body
+
+
+def security_header(envelope: etree._Element) -> etree._Element | None:
+    """The envelope's ``wsse:Security`` header, if any."""
+    return envelope.find(f"{{{soap_ns(envelope)}}}Header/{{{WSSE_NS}}}Security")
+
+
+def signature_value(envelope: etree._Element) -> str | None:
+    """The message signature's SignatureValue (whitespace removed): what identifies one signed message."""
+    sec = security_header(envelope)
+    value = sec.findtext(f"{{{DS_NS}}}Signature/{{{DS_NS}}}SignatureValue") if sec is not None else None
+    return "".join(value.split()) if value else None
+
+
+def message_times(envelope: etree._Element) -> tuple[datetime, datetime]:
+    """(Created, Expires) of the envelope's ``wsu:Timestamp``; :class:`SecurityError` without a valid one."""
+    sec = security_header(envelope)
+    ts = sec.find(f"{{{WSU_NS}}}Timestamp") if sec is not None else None
+    if ts is None:
+        raise SecurityError("Beskeden mangler wsu:Timestamp")
+    return _parse_ts(ts.findtext(f"{{{WSU_NS}}}Created")), _parse_ts(ts.findtext(f"{{{WSU_NS}}}Expires"))
 
 
 def signing_certificate(envelope: etree._Element) -> x509.Certificate | None:

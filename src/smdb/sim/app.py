@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import random
 import re
-import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +23,7 @@ from lxml import etree
 from pydantic import BaseModel, ValidationError
 
 from smdb.auth.certificates import Credentials
+from smdb.auth.replay import ReplayCache
 from smdb.auth.sts import verify_holder_of_key
 from smdb.auth.wsse import (
     CLOCK_SKEW,
@@ -30,11 +31,14 @@ from smdb.auth.wsse import (
     MAX_MESSAGE_LIFETIME,
     SOAP12_NS,
     SOAP_NS,
+    WSA_NS,
     WSSE_NS,
     WSU_NS,
     _parse_ts,
+    check_structure,
     is_signed,
     sign_envelope,
+    signature_value,
     signing_certificate,
     soap_ns,
     verify_envelope,
@@ -123,30 +127,12 @@ for _spec in FORMS.values():
 _HENT_FORMS = {spec.hent: spec for spec in FORMS.values() if spec.hent}
 
 
-class ReplayCache:
-    """Signature values of accepted requests, each kept until its Timestamp can no longer pass the window check.
+@dataclass
+class _Reply:
+    """What an answer echoes of its request: its MessageID (RelatesTo) and SignatureValue (SignatureConfirmation)."""
 
-    An identical signed write sent twice must not be stored twice: within the timestamp window a captured request
-    would otherwise verify again. Bounded by the window, and by ``max_entries`` as a last resort (oldest first).
-    """
-
-    def __init__(self, max_entries: int = 200_000) -> None:
-        self._seen: dict[str, datetime] = {}
-        self._lock = threading.Lock()
-        self.max_entries = max_entries
-
-    def check_and_add(self, key: str, until: datetime, now: datetime) -> bool:
-        """True when ``key`` is new (and is now remembered until ``until``); False for a replay."""
-        with self._lock:
-            if len(self._seen) >= self.max_entries or len(self._seen) % 1024 == 0:
-                for k in [k for k, t in self._seen.items() if t < now]:
-                    del self._seen[k]
-                while len(self._seen) >= self.max_entries:
-                    del self._seen[next(iter(self._seen))]
-            if key in self._seen:
-                return False
-            self._seen[key] = until
-            return True
+    message_id: str | None = None
+    confirm: str | None = None
 
 
 class SimFault(Exception):
@@ -296,6 +282,7 @@ class Simulator:
     ) -> Iterable[bytes]:
         op = next((o for o in OPERATIONS.values() if o.action == action), None)
         plan = self.fault_plan
+        reply = _Reply()
         try:
             expected = BINDINGS[self.auth].envelope_ns
             if soap != expected:  # the binding of the mode, as the contract says (docs/service-contract.md)
@@ -314,26 +301,35 @@ class Simulator:
                 raise SimFault("UGYLDIG_FORESPOERGSEL", "Forespørgslen er ikke gyldig XML") from None
             if envelope.tag != f"{{{soap}}}Envelope":
                 raise SimFault("UGYLDIG_FORESPOERGSEL", "Konvolutten passer ikke til Content-Type (SOAP-version)")
+            try:
+                check_structure(envelope)
+            except SecurityError as exc:
+                raise SimFault("UGYLDIG_FORESPOERGSEL", str(exc)) from None
+            if self.auth == "sts":  # WS-Addressing (OIO-IDWS): every answer, faults too, RelatesTo the request
+                reply.message_id = envelope.findtext(f"{{{soap}}}Header/{{{WSA_NS}}}MessageID")
             caller = self._authenticate(envelope)
+            # WS-Security 1.1 (WCF's requireSignatureConfirmation): the answer to an authenticated request confirms
+            # its signature, so the client can tell its own answer from any other DST signed
+            reply.confirm = signature_value(envelope)
             args = self._arguments(envelope, op)
             form = _HENT_FORMS.get(op.name)
             result = self._hent_form(form, args) if form else getattr(self, f"_op_{op.name}")(args, caller)
         except SimFault as fault:
             log.info("%s -> fault %s", op.name if op else action, fault.code)
-            return self._fault(start_response, fault, soap)
+            return self._fault(start_response, fault, soap, reply)
         except CodecError as exc:
-            return self._fault(start_response, SimFault("UGYLDIG_FORESPOERGSEL", str(exc)), soap)
+            return self._fault(start_response, SimFault("UGYLDIG_FORESPOERGSEL", str(exc)), soap, reply)
         except ConnectionAborted:
             raise
         except Exception:  # pragma: no cover - a bug in the simulator must still answer like WCF would
             log.exception("simulator error")
-            return self._fault(start_response, SimFault("INTERN", "Intern fejl i simulatoren", client=False), soap)
+            internal = SimFault("INTERN", "Intern fejl i simulatoren", client=False)
+            return self._fault(start_response, internal, soap, reply)
         response = self._envelope(soap)
         wrapper = etree.SubElement(response[1], f"{{{NS}}}{op.name}Response")
         if op.result is not None and result is not None:
             encode(wrapper, op.result.name, result, op.result.type)
-        if self.server_credentials is not None:
-            sign_envelope(response, self.server_credentials, now=self.clock())
+        self._sign(response, reply)
         payload = etree.tostring(response, xml_declaration=True, encoding="utf-8")
         if plan is not None:
             injected = plan.after(op, payload)
@@ -351,7 +347,22 @@ class Simulator:
         etree.SubElement(env, f"{{{soap}}}Body")
         return env
 
-    def _fault(self, start_response: Callable[..., Any], fault: SimFault, soap: str = SOAP_NS) -> list[bytes]:
+    def _sign(self, env: etree._Element, reply: _Reply) -> None:
+        """Sign an answer or fault as DST's WCF service would: RelatesTo the request's MessageID (STS mode) and a
+        SignatureConfirmation of its signature, both covered by the signature."""
+        if self.server_credentials is None:
+            return
+        extra: tuple[str, ...] = ()
+        if reply.message_id:
+            relates = etree.SubElement(env[0], f"{{{WSA_NS}}}RelatesTo", nsmap={"wsa": WSA_NS})
+            relates.text = reply.message_id.strip()
+            relates.set(f"{{{WSU_NS}}}Id", f"_rt{uuid.uuid4()}")
+            extra = (relates.get(f"{{{WSU_NS}}}Id") or "",)
+        sign_envelope(env, self.server_credentials, now=self.clock(), extra_ids=extra, confirm=reply.confirm)
+
+    def _fault(
+        self, start_response: Callable[..., Any], fault: SimFault, soap: str = SOAP_NS, reply: _Reply | None = None
+    ) -> list[bytes]:
         env = self._envelope(soap)
         f = etree.SubElement(env[1], f"{{{soap}}}Fault")
         lang = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -369,10 +380,9 @@ class Simulator:
             fs.text = fault.message
             detail = etree.SubElement(f, "detail")
         encode(detail, "SmdbFejl", {"FejlKode": fault.code, "Besked": fault.message, "Regel": fault.rule}, "SmdbFejl")
-        if self.server_credentials is not None:
-            # signed like any answer: a client holding DST's certificate must be able to tell DST's faults from
-            # forged ones (a forged fault after a stored write must not make it send the write again)
-            sign_envelope(env, self.server_credentials, now=self.clock())
+        # signed like any answer: a client holding DST's certificate must be able to tell DST's faults from forged
+        # ones (a forged fault after a stored write must not make it send the write again)
+        self._sign(env, reply or _Reply())
         payload = etree.tostring(env, xml_declaration=True, encoding="utf-8")
         start_response(
             "500 Internal Server Error",

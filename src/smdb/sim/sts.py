@@ -24,12 +24,11 @@ from smdb.auth.sts import (
     PUBLIC_KEY,
     SAML2_TOKEN,
     SIGNATURE_CASE_ENTITY_ID,
-    WSA_NS,
     WSP_NS,
     WST_NS,
     issue_assertion,
 )
-from smdb.auth.wsse import DS_NS, SOAP_NS, WSSE_NS, WSU_NS, _parse_ts, _ts, verify_envelope_covering
+from smdb.auth.wsse import DS_NS, SOAP_NS, WSA_NS, WSSE_NS, WSU_NS, _parse_ts, _ts, verify_envelope_covering
 from smdb.auth.xmlenc import ENCRYPTED_ID, encrypt_assertion
 from smdb.errors import SecurityError, TimestampOutOfWindow
 from smdb.sim.codec import PARSER

@@ -46,15 +46,17 @@ from smdb.errors import (
     SmdbUnavailable,
     StsError,
 )
-from smdb.http import DeadlineExceeded, ResponseTooLarge, is_loopback, require_https
+from smdb.http import DeadlineExceeded, RedirectRefused, ResponseTooLarge, is_loopback, require_https
 from smdb.logs import install_log_scrubbing
 from smdb.soap import mapping
+from smdb.soap.answers import ANSWER_SKEW, AnswerBinder
 from smdb.soap.contract import BINDINGS, NS, OPERATIONS, SERVICES, Operation, wsdl_filename
 from smdb.soap.transport import (
     SETTINGS,
     BoundedTransport,
     LoggingPlugin,
     SigningPlugin,
+    SoapVersionMismatch,
     TokenSigningPlugin,
     VerifyPlugin,
     load_document,
@@ -111,6 +113,8 @@ class SoapCaller:
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         auth: str = "certificate",
         sts: StsConfig | None = None,
+        require_signature_confirmation: bool = False,
+        answer_skew: timedelta = ANSWER_SKEW,
     ) -> None:
         if api_version not in ("v0", "v1"):
             raise ValueError("api_version skal være 'v1' eller 'v0'")
@@ -184,6 +188,12 @@ class SoapCaller:
             clock,
             self.transport.state,
             max_message_lifetime,
+            AnswerBinder(
+                # OIO-IDWS: WS-Addressing is part of the signed call, so the answer's RelatesTo must name it
+                require_relates_to=auth == "sts",
+                require_signature_confirmation=require_signature_confirmation,
+                skew=answer_skew,
+            ),
         )
         plugins.append(self._verify)
         self._plugins = plugins
@@ -211,25 +221,33 @@ class SoapCaller:
         """Call any operation of the contract with payload dicts; returns plain dicts/lists/values.
 
         In STS mode a security refusal is answered with a fresh token, since a token the service no longer accepts
-        (its clock, a key rollover at the STS) should not need a restart. A read is simply repeated. A write is
-        repeated only on a fault *verified* as DST's (signed by its configured certificate): a forged fault after a
-        write that was stored must never make the client send it again, so an unverified one makes the outcome
-        unknown, to be reconciled with Hent* (with the fresh token) before anything is re-sent.
+        (its clock, a key rollover at the STS) should not need a restart. A read is then simply repeated. A write
+        never is: even DST's own, genuinely signed and bound security fault may be its answer to a *replayed copy* of
+        a write it has already stored (the copy carries the same MessageID and signature), so a security fault to a
+        write is an unknown outcome in either mode, reconciled with Hent* (with the fresh token) before anything is
+        sent again.
         """
         end = time.monotonic() + self.deadline
         try:
             return self._call(operation, kwargs, end)
         except SmdbSecurityFault as exc:
+            if self.sts_provider is not None:
+                self.sts_provider.invalidate()
+            if OPERATIONS[operation].writes:
+                raise SmdbOutcomeUnknown(
+                    f"{operation}: SMDB afviste forespørgslen med en sikkerhedsfejl ({exc.code}: {exc.message}). "
+                    "Den kan være svaret på en genafspillet kopi, så indberetningen kan være gemt; "
+                    "kør igen, så afstemmes den med SMDB, før noget sendes igen"
+                ) from None
             if self.sts_provider is None:
                 raise
-            self.sts_provider.invalidate()
-            if OPERATIONS[operation].writes and not exc.verified:
-                raise SmdbOutcomeUnknown(
-                    f"{operation}: SMDB afviste tokenet med en fejl, der ikke kan verificeres ({exc.code}). "
-                    "Indberetningen kan være gemt i SMDB; afstem med Hent* før der sendes igen"
-                ) from None
             log.info("%s: sikkerhedsfejl i STS-tilstand; henter nyt token og prøver én gang til", operation)
             return self._call(operation, kwargs, end)
+
+    def unbound_answers(self) -> int:
+        """Verified answers this thread accepted as fresh but not bound to their request (neither RelatesTo nor
+        SignatureConfirmation): such an answer must not decide to send a write of unknown outcome again."""
+        return self.transport.state.unbound
 
     def _call(self, operation: str, kwargs: dict[str, Any], end: float) -> Any:
         op = OPERATIONS[operation]
@@ -404,11 +422,13 @@ def _certainly_not_sent(exc: BaseException) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SoapVersionMismatch):
+        return str(exc)
     if isinstance(exc, DeadlineExceeded):
         return f"intet fuldt svar inden for tidsfristen ({exc})"
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return "intet svar inden for tidsgrænsen"
-    if isinstance(exc, ResponseTooLarge):
+    if isinstance(exc, ResponseTooLarge | RedirectRefused):
         return str(exc)
     if isinstance(exc, requests.exceptions.ConnectionError):
         return "forbindelsen blev afbrudt"

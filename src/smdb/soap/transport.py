@@ -20,10 +20,19 @@ from zeep.wsdl import Document
 
 from smdb.auth.certificates import Credentials
 from smdb.auth.sts import StsTokenProvider
-from smdb.auth.wsse import SOAP_NAMESPACES, is_signed, sign_envelope, sign_envelope_with_token, verify_envelope
+from smdb.auth.wsse import (
+    SOAP12_NS,
+    SOAP_NAMESPACES,
+    check_structure,
+    is_signed,
+    sign_envelope,
+    sign_envelope_with_token,
+    verify_envelope_covering,
+)
 from smdb.cpr import scrub
 from smdb.errors import AnswerNotVerified, SecurityError
-from smdb.http import bounded_post
+from smdb.http import RedirectRefused, bounded_post
+from smdb.soap.answers import AnswerBinder, RequestRecord
 
 log = logging.getLogger("smdb.soap")
 
@@ -31,10 +40,23 @@ log = logging.getLogger("smdb.soap")
 SETTINGS = Settings(strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True)
 
 
+class _WsdlTransport(Transport):
+    """zeep's loader for a WSDL given by URL, refusing redirects like every other call (:class:`RedirectRefused`)."""
+
+    def _load_remote_data(self, url: str) -> bytes:
+        response = self.session.get(url, timeout=self.load_timeout, allow_redirects=False)
+        if response.is_redirect:
+            target = str(response.headers.get("Location", "?"))[:200]
+            raise RedirectRefused(f"{url} omdirigerer til {target}; omdirigeringer følges ikke")
+        response.raise_for_status()
+        content: bytes = response.content
+        return content
+
+
 @functools.lru_cache(maxsize=32)
 def load_document(source: str) -> Document:
     """Parse a WSDL once per process (client construction must be cheap)."""
-    doc: Document = Document(source, Transport(), settings=SETTINGS)  # type: ignore[arg-type]  # zeep annotates the class, takes an instance
+    doc: Document = Document(source, _WsdlTransport(), settings=SETTINGS)  # type: ignore[arg-type]  # zeep annotates the class, takes an instance
     return doc
 
 
@@ -72,11 +94,21 @@ class TokenSigningPlugin(Plugin):
 
 
 class CallState(threading.local):
-    """Per thread, per call: the deadline, whether the request left this process, whether the answer verified."""
+    """Per thread, per call: the deadline, whether the request left this process, what it looked like, whether the
+    answer verified and whether it is bound to the request (not only fresh); per thread, the answers accepted
+    without being bound (:meth:`smdb.soap.caller.SoapCaller.unbound_answers`)."""
 
     deadline: float | None = None
     sent: bool = False
     verified: bool = False
+    bound: bool = False
+    request: RequestRecord | None = None
+    soap: str | None = None
+    unbound: int = 0
+
+
+class SoapVersionMismatch(ValueError):
+    """The answer is in another SOAP version than the request (a proxy, or the other mode's endpoint)."""
 
 
 class BoundedTransport(Transport):
@@ -108,11 +140,13 @@ class BoundedTransport(Transport):
 
 
 class VerifyPlugin(Plugin):
-    """Answers and faults alike: when DST's certificate is configured, each must carry a valid signature by it.
+    """Answers and faults alike: when DST's certificate is configured, each must carry a valid signature by it, and
+    be bound to its request (:mod:`smdb.soap.answers`).
 
     Configured means enforced: an answer whose signature was stripped (or moved) is refused, unless
     ``require_signed`` is switched off (``allow_unsigned_answers``), which only admits *unsigned* answers; a signed
-    one is always verified. An answer must also be the answer to the operation that was called.
+    one is always verified. Any envelope is refused unless it is exactly one Header and one Body, and zeep is handed
+    only the verified Body. An answer must also be the answer to the operation that was called.
     """
 
     def __init__(
@@ -122,26 +156,48 @@ class VerifyPlugin(Plugin):
         clock: Callable[[], datetime],
         state: CallState,
         max_lifetime: timedelta,
+        binder: AnswerBinder,
     ) -> None:
         self._trusted = trusted
         self._require = require_signed
         self._clock = clock
         self._state = state
         self._max_lifetime = max_lifetime
+        self._binder = binder
+
+    def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
+        """Note the request as signed (the last plugin out): what its answer must be bound to."""
+        self._state.request = RequestRecord.of(envelope, self._clock())
+        self._state.soap = etree.QName(envelope).namespace
+        return envelope, http_headers
 
     def ingress(self, envelope: Any, http_headers: Any, operation: Any) -> Any:
         soap = etree.QName(envelope).namespace
         if envelope.tag != f"{{{soap}}}Envelope" or soap not in SOAP_NAMESPACES:
             return envelope, http_headers  # an error page, not SOAP: reported as unavailable, not as a forgery
-        body = envelope.find(f"{{{soap}}}Body")
-        fault = body.find(f"{{{soap}}}Fault") if body is not None else None
+        state = self._state
+        if state.soap is not None and soap != state.soap:
+            raise SoapVersionMismatch(
+                f"svaret er SOAP {_version(soap)}, men forespørgslen var SOAP {_version(state.soap)} "
+                "(forkert adresse eller tilstand: --auth)"
+            )
+        try:
+            header, body = check_structure(envelope)
+        except SecurityError as exc:
+            forged_fault = any(b.find(f"{{{soap}}}Fault") is not None for b in envelope.iter(f"{{{soap}}}Body"))
+            raise AnswerNotVerified(f"svaret fra SMDB afvises: {exc}", forged_fault) from None
+        fault = body.find(f"{{{soap}}}Fault")
         what = "fejlen" if fault is not None else "svaret"
         if is_signed(envelope) and self._trusted:
+            now = self._clock()
             try:
-                verify_envelope(envelope, self._trusted, now=self._clock(), max_lifetime=self._max_lifetime)
+                _, covered = verify_envelope_covering(envelope, self._trusted, now=now, max_lifetime=self._max_lifetime)
             except SecurityError as exc:
                 raise AnswerNotVerified(f"{what} fra SMDB kunne ikke verificeres: {exc}", fault is not None) from None
-            self._state.verified = True
+            state.bound = self._binder.check(envelope, covered, state.request, now)
+            if not state.bound:
+                state.unbound += 1
+            state.verified = True
         elif self._require:
             why = "er ikke signeret" if self._trusted or not is_signed(envelope) else "kan ikke verificeres"
             code = _fault_code(fault) if fault is not None else ""
@@ -151,12 +207,18 @@ class VerifyPlugin(Plugin):
                 fault is not None,
             )
         if fault is None:
-            first = next((c for c in (body if body is not None else []) if isinstance(c.tag, str)), None)
+            first = next((c for c in body if isinstance(c.tag, str)), None)
             expected = f"{operation.name}Response"
             if first is None or etree.QName(first).localname != expected:
                 got = etree.QName(first).localname if first is not None else "intet"
                 raise AnswerNotVerified(f"svaret hører ikke til {operation.name} (fik {got[:60]})")
+        if header is not None:
+            envelope.remove(header)  # zeep reads the verified Body and nothing else
         return envelope, http_headers
+
+
+def _version(soap: str) -> str:
+    return "1.2" if soap == SOAP12_NS else "1.1"
 
 
 def _fault_code(fault: etree._Element) -> str:
