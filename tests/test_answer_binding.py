@@ -488,3 +488,66 @@ def test_redirects_are_refused_for_the_sts_too(client_creds: Credentials) -> Non
         cfg = StsConfig(endpoint=f"http://127.0.0.1:{sts.port}/sts", audience=SIM_AUDIENCE)
         with pytest.raises(StsUnavailable, match="omdirigering"):
             StsTokenProvider(client_creds, cfg, requests.Session()).token()
+
+
+def test_without_dsts_certificate_a_write_answer_must_still_name_the_record_written(proxied: SimServer) -> None:
+    """Nothing binds an unsigned answer, but a write's answer must name the course it was written to: A's answer
+    (another IvaerksaettelseId) for B's dropped offer is an unknown outcome, reconciled, and B's offer sent."""
+    app = proxy(proxied)
+    client = proxied.client(server_certificates=[], strict=False)
+    a_answer: list[bytes] = []
+    app.tamper = lambda op, req, ans: a_answer.append(ans) if op == "IndsaetTilbudstilknytning" else None
+    assert Reporter(client).report(course(A, tilbud=1)).status is OutcomeStatus.SENT
+    assert Reporter(client).report(course(B, tilbud=0)).status is OutcomeStatus.SENT
+    app.tamper = None
+    app.intercept = lambda op, req: a_answer[0] if op == "IndsaetTilbudstilknytning" and a_answer else None
+    b = client.hent_forloeb(B, 101)[0]
+    assert b.ivaerksaettelse is not None and b.ivaerksaettelse.smdb_id is not None
+    with pytest.raises(SmdbOutcomeUnknown, match="hører ikke til denne indberetning"):
+        client.indsaet_tilbudstilknytning(course(B).tilbud[0], b.ivaerksaettelse.smdb_id, validate_first=False)
+    app.intercept = None
+    assert offers_of(proxied, A) == 1 and offers_of(proxied, B) == 0
+
+
+def test_an_answer_bound_by_nothing_but_freshness_never_decides_a_resend_until_the_write_has_expired(
+    client_creds: Credentials, server_creds: Credentials, tmp_path: Any
+) -> None:
+    """Certificate mode against a service without SignatureConfirmation: after a write of unknown outcome, a Hent
+    answer bound only by its freshness could be a replayed one from before the write. The course waits (journal
+    keeps the write unknown) until the write is older than any answer's lifetime plus the skew; then it is sent."""
+    from smdb.journal import Journal
+
+    app = Proxy(
+        trusted=[client_creds.certificate],
+        server_credentials=server_creds,
+        today=lambda: TODAY,
+        signature_confirmation=False,
+    )
+    app.processed = []
+    with SimServer(app, client_credentials=client_creds) as server:
+        client = server.client()
+        journal = Journal(tmp_path / "j.db")
+        reporter = Reporter(client, journal)
+        assert reporter.report(course(A, tilbud=1)).status is OutcomeStatus.SENT
+        dropped: list[bytes] = []
+
+        def drop(op: str, req: bytes) -> bytes | None:
+            if op == "IndsaetTilbudstilknytning" and not dropped:
+                dropped.append(req)
+                return b"<?xml version='1.0'?><s:Envelope"  # cut off: the outcome is unknown
+            return None
+
+        app.intercept = drop
+        outcome = reporter.report(course(A, tilbud=2))
+        assert dropped and outcome.status is OutcomeStatus.FAILED
+        assert "kør igen om 10 minutter" in (outcome.reason or "")
+        assert app.store.count("TILB") == 1
+        assert [s.status for s in journal.steps() if s.status == "unknown"] == ["unknown"]
+        # eleven minutes later (the journal's clock moved back instead of waiting)
+        journal._db.execute(
+            "UPDATE steps SET updated_at = ? WHERE status = 'unknown'",
+            ((datetime.now(UTC) - timedelta(minutes=11)).isoformat(timespec="seconds"),),
+        )
+        again = Reporter(server.client(), journal).report(course(A, tilbud=2))
+        assert again.status is OutcomeStatus.SENT, again
+        assert app.store.count("TILB") == 2

@@ -94,7 +94,11 @@ def _settings(args: argparse.Namespace) -> Any:
         for name in SmdbSettings.model_fields
         if name != "cert_password"
     }
-    for switch in ("strict", "allow_insecure_http"):  # store_true: absent means "not given", not False
+    for switch in (
+        "strict",
+        "allow_insecure_http",
+        "require_signature_confirmation",
+    ):  # store_true: absent means "not given", not False
         flags[switch] = True if getattr(args, switch, False) else None
     return SmdbSettings.load(args.config, **flags)
 
@@ -396,12 +400,13 @@ def cmd_systemskifte(args: argparse.Namespace) -> int:
         build = model1 if model is Model.MODEL1 else model2
         plan = build(client, kommune, args.dato, glemt_efter=timedelta(days=args.glemt_efter))
     print(plan.text(args.vis_cpr))
-    data = json.dumps(plan.to_dict(vis_cpr=args.vis_cpr), ensure_ascii=False, indent=2, default=str).encode()
+    # the file always holds full CPR numbers: the new system re-registers the courses from it (--plan-out says so)
+    data = json.dumps(plan.to_dict(vis_cpr=True), ensure_ascii=False, indent=2, default=str).encode()
     plan_out = args.plan_out or (f"systemskifte-{kommune}-model{model.value}-{args.dato}.json" if writes else None)
     if plan_out:
         # before the first write: whatever happens next, the re-registration plan is on disk (owner-only: CPRs)
         write_owner_only(plan_out, data)
-        print(f"Plan skrevet til {plan_out}")
+        print(f"Plan skrevet til {plan_out} (hele CPR-numre til genregistreringen; kun læsbar for ejeren)")
     if args.sletteliste:
         _write_sletteliste(args.sletteliste, plan.sletteliste(vis_cpr=True))
         print(f"Sletteliste til DST (hele CPR-numre, kun læsbar for ejeren) skrevet til {args.sletteliste}")
@@ -614,6 +619,19 @@ _GLOBAL: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         default=None,
         help="tillad ukrypteret http:// til en anden maskine end denne (aldrig mod DST)",
     ),
+    opt(
+        "--require-sigconf",
+        "require_signature_confirmation",
+        is_flag=True,
+        default=None,
+        help="afvis signerede svar uden SignatureConfirmation af forespørgslens signatur "
+        "(SMDB_REQUIRE_SIGNATURE_CONFIRMATION)",
+    ),
+    opt(
+        "--answer-skew",
+        "answer_skew",
+        help="sekunder et signeret svar højst må være dannet før forespørgslen (SMDB_ANSWER_SKEW); standard 10",
+    ),
     opt("--api-version", "api_version", type=click.Choice(["v1", "v0"]), help="webservicens version; standard v1"),
     opt(
         "--auth", type=click.Choice(["certificate", "sts"]), help="certifikat direkte, eller NemLog-in STS (SMDB_AUTH)"
@@ -643,6 +661,8 @@ _GLOBAL_NAMES = [
     "strict",
     "deadline",
     "allow_insecure_http",
+    "require_signature_confirmation",
+    "answer_skew",
     "api_version",
     "auth",
     "sts_url",
@@ -809,12 +829,18 @@ def _aktivliste(**kw: Any) -> int:
 @opt(
     "--plan-out",
     "plan_out",
-    help="skriv planen som JSON (ejer-læsbar); med --apply altid, som standard systemskifte-KOMMUNE-modelM-DATO.json",
+    help="skriv planen som JSON, altid med hele CPR-numre (det nye system genregistrerer forløbene ud fra den) og "
+    "kun læsbar for ejeren; med --apply altid, som standard systemskifte-KOMMUNE-modelM-DATO.json",
 )
 @opt("--journal", help="journal, der gemmer planen (standard systemskifte-KOMMUNE.journal)")
 @opt("--ny-plan", "ny_plan", is_flag=True, help="lav planen forfra, ikke fra journalen")
 @opt("--sletteliste", help="model 1: skriv slettelisten til DST som CSV med hele CPR-numre (ejer-læsbar fil)")
-@opt("--vis-cpr", "vis_cpr", is_flag=True, help="vis hele CPR-numre i output og plan (ellers maskeret)")
+@opt(
+    "--vis-cpr",
+    "vis_cpr",
+    is_flag=True,
+    help="vis hele CPR-numre i udskriften (ellers maskeret); planfilen har dem altid (se --plan-out)",
+)
 @opt("--today", type=DATO, help="dags dato for reglerne (YYYY-MM-DD); standard: i dag")
 @_with_global
 def _systemskifte(**kw: Any) -> int:

@@ -25,8 +25,8 @@ from smdb.auth.certificates import Credentials
 from smdb.auth.sts import StsConfig
 from smdb.auth.wsse import MAX_MESSAGE_LIFETIME
 from smdb.check import CheckResult as CheckResult  # re-exported: smdb.client.CheckResult stays public
-from smdb.errors import ConfigurationError, SmdbFault, ValidationFailed
-from smdb.forms import FORMS, Form, spec_of
+from smdb.errors import ConfigurationError, SmdbFault, SmdbOutcomeUnknown, ValidationFailed
+from smdb.forms import FORMS, Form, id_element, spec_of
 from smdb.models import (
     Afslutning,
     Anmodning,
@@ -43,6 +43,7 @@ from smdb.models import (
 from smdb.register import Hentet, aendringens_brud, saml_forloeb, ukendte_henvisninger
 from smdb.rules import validate
 from smdb.soap import mapping
+from smdb.soap.answers import ANSWER_SKEW
 from smdb.soap.caller import DEFAULT_DEADLINE, MAX_RESPONSE_BYTES, SoapCaller
 from smdb.soap.caller import UnverifiedAnswersWarning as UnverifiedAnswersWarning  # re-exported
 from smdb.soap.mapping import IndsaetResultat
@@ -86,6 +87,11 @@ class SmdbClient:
     :param auth: ``"certificate"`` (sign each request with the organisation certificate) or ``"sts"`` (NemLog-in
         STS, OIO-IDWS: a SAML token from the STS, requests signed holder-of-key); nothing else changes.
     :param sts: where the STS is and which audience to ask for (:class:`smdb.auth.sts.StsConfig`).
+    :param require_signature_confirmation: refuse a signed answer without a WS-Security 1.1 SignatureConfirmation
+        of its request's signature (set it when DST's service sends them: then no answer can stand in for another,
+        in either mode; docs/security.md, "What binds an answer").
+    :param answer_skew: how far a signed answer's Created may lie before its request was signed (clock difference);
+        an older one is a replay.
     :param today: "today" for local validation; injectable so rules are testable.
     :param clock: "now" for WS-Security timestamps.
     """
@@ -117,6 +123,8 @@ class SmdbClient:
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         auth: str = "certificate",
         sts: StsConfig | None = None,
+        require_signature_confirmation: bool = False,
+        answer_skew: timedelta = ANSWER_SKEW,
     ) -> None:
         self.today = today
         self.soap = SoapCaller(
@@ -143,6 +151,8 @@ class SmdbClient:
             max_response_bytes=max_response_bytes,
             auth=auth,
             sts=sts,
+            require_signature_confirmation=require_signature_confirmation,
+            answer_skew=answer_skew,
         )
         # the SOAP layer's settings, readable where callers and the support check expect them
         self.base_url, self.api_version, self.credentials = self.soap.base_url, self.soap.api_version, credentials
@@ -172,6 +182,11 @@ class SmdbClient:
         """Call any operation of the contract with payload dicts; returns plain dicts/lists/values."""
         return self.soap.call(operation, **kwargs)
 
+    def unbound_answers(self) -> int:
+        """Verified answers this thread accepted as fresh but not bound to their request (no RelatesTo or
+        SignatureConfirmation): such answers must not decide to send a write of unknown outcome again."""
+        return self.soap.unbound_answers()
+
     def call_counts(self) -> dict[str, int]:
         """SOAP calls this client has made, by operation (retries included)."""
         return self.soap.call_counts()
@@ -200,7 +215,8 @@ class SmdbClient:
                 raise ConfigurationError(f"{spec.form} kræver parent_id ({spec.parent_id_element})")
             refs[spec.parent_id_element] = parent_id
         payload = {spec.wire_name: mapping.to_wire(record, **refs)}
-        return mapping.indsaet_resultat(self.call(spec.indsaet, **payload))
+        result = mapping.indsaet_resultat(self.call(spec.indsaet, **payload))
+        return _named(spec.indsaet, result, mapping.names_the_write(result, getattr(record, "smdb_id", None), refs))
 
     # ------------------------------------------------------------------ TokenTest
     def echo(self, text: str) -> str:
@@ -350,7 +366,10 @@ class SmdbClient:
         if forloeb.ivaerksaettelse is not None:
             iv = forloeb.with_derived().ivaerksaettelse or forloeb.ivaerksaettelse
             payload[FORMS[Form.IVAER].wire_name] = mapping.to_wire(iv)
-        return mapping.indsaet_resultat(self.call(FORMS[Form.ANM].indsaet, **payload))
+        result = mapping.indsaet_resultat(self.call(FORMS[Form.ANM].indsaet, **payload))
+        iv_id = forloeb.ivaerksaettelse.smdb_id if forloeb.ivaerksaettelse is not None else None
+        refs = {id_element(Form.ANM): anm.smdb_id, id_element(Form.IVAER): iv_id}
+        return _named(FORMS[Form.ANM].indsaet, result, mapping.names_the_write(result, None, refs))
 
     def _indsaet_i_forloeb(
         self,
@@ -432,3 +451,13 @@ class SmdbClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _named(operation: str, result: IndsaetResultat, mismatch: str | None) -> IndsaetResultat:
+    """The write's result, or an unknown outcome when the answer names another record (reconciled, never trusted)."""
+    if mismatch is None:
+        return result
+    raise SmdbOutcomeUnknown(
+        f"{operation}: svaret hører ikke til denne indberetning ({mismatch}); den kan være gemt eller ej: kør igen, "
+        "så afstemmes den med SMDB"
+    )

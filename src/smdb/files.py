@@ -75,17 +75,40 @@ def create_owner_only(path: str | Path, check_existing: Callable[[Path], None] |
         os.chmod(p, 0o600, follow_symlinks=False)
 
 
-def read_capped(path: str | Path, max_bytes: int) -> bytes:
+#: What a file that steers the library (a config file) may not allow: writing by group or others.
+NOT_WRITABLE_BY_OTHERS = 0o022
+#: What a secret (the journal key) may not allow: any access by group or others (as ssh demands of a private key).
+PRIVATE = 0o077
+
+
+def _check_owner(p: Path, st: os.stat_result, forbidden: int) -> None:
+    """Refuse, as ssh does, a file whose content others could have chosen (or, for a secret, read)."""
+    if st.st_mode & forbidden:
+        what = "læses eller skrives" if forbidden & 0o044 else "skrives"
+        mode = oct(stat.S_IMODE(st.st_mode))[2:]
+        fix = "chmod 600" if forbidden & 0o044 else "chmod go-w"
+        raise UnsafeFile(f"{p}: kan {what} af andre end ejeren (rettigheder {mode}); ret med {fix} {p}")
+    uid = getattr(os, "getuid", lambda: None)()
+    if uid is not None and st.st_uid not in (uid, 0):
+        raise UnsafeFile(f"{p}: ejes af en anden bruger (uid {st.st_uid}); brug en fil, du selv ejer")
+
+
+def read_capped(path: str | Path, max_bytes: int, forbidden_mode: int = 0) -> bytes:
     """The bytes of a regular file of at most ``max_bytes``; anything else raises :class:`UnsafeFile`.
 
     The file is opened non-blocking and checked on the very descriptor that is read, so a FIFO does not hang
-    the open and a device such as ``/dev/urandom`` is refused instead of read forever.
+    the open and a device such as ``/dev/urandom`` is refused instead of read forever. With ``forbidden_mode``
+    (:data:`NOT_WRITABLE_BY_OTHERS`, :data:`PRIVATE`) the file must also be owned by this user (or root) and
+    grant none of those permission bits.
     """
     p = Path(path)
     fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise UnsafeFile(f"{p}: er ikke en almindelig fil")
+        if forbidden_mode:
+            _check_owner(p, st, forbidden_mode)
         os.set_blocking(fd, True)
         data = fh.read(max_bytes + 1)
     if len(data) > max_bytes:

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from smdb.errors import NotAJournal as NotAJournal  # re-exported: smdb.journal.NotAJournal stays public
 from smdb.errors import UnsafeFile
-from smdb.files import check_sqlite_tables, create_owner_only, os_fejl, read_capped
+from smdb.files import PRIVATE, check_sqlite_tables, create_owner_only, os_fejl, read_capped
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -151,7 +151,7 @@ def journal_key(key_file: str | Path | None = None) -> bytes:
         return key
     path = Path(key_file) if key_file is not None else default_key_file()
     try:
-        text = read_capped(path, 1024).decode("ascii").strip()
+        text = read_capped(path, 1024, PRIVATE).decode("ascii").strip()
     except FileNotFoundError:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fresh = os.urandom(32)
@@ -160,7 +160,7 @@ def journal_key(key_file: str | Path | None = None) -> bytes:
             with os.fdopen(fd, "w") as fh:
                 fh.write(fresh.hex() + "\n")
             return fresh
-        text = read_capped(path, 1024).decode("ascii").strip()  # another process created it first
+        text = read_capped(path, 1024, PRIVATE).decode("ascii").strip()  # another process created it first
     except (UnsafeFile, OSError, UnicodeDecodeError) as exc:
         raise NotAJournal(f"journalnøglen {path} kan ikke læses ({exc})") from None
     try:
@@ -349,6 +349,12 @@ class Journal:
                         (SUPERSEDED, "afløst af en nyere udgave af forløbet", self._now(), step_id),
                     )
         return [(int(i), str(k), str(d)) for i, k, d, h in rows if h == chash]
+
+    def recorded_at(self, step_id: int) -> datetime | None:
+        """When the step's status was last recorded (for a write of unknown outcome: just after it was sent)."""
+        with self._lock:
+            row = self._db.execute("SELECT updated_at FROM steps WHERE id = ?", (step_id,)).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
 
     def course_done(self, course_key: str, chash: str) -> bool:
         """Was exactly this content confirmed complete (for audits; reporting always re-checks SMDB itself)?"""

@@ -14,10 +14,11 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TextIO
 
+from smdb.auth.wsse import CLOCK_SKEW, MAX_MESSAGE_LIFETIME
 from smdb.client import SmdbClient
 from smdb.cpr import mask
 from smdb.errors import (
@@ -205,6 +206,14 @@ def _shares_records(a: Kontaktforloeb, b: Kontaktforloeb) -> bool:
     return any((t.tilbud_id, t.startdato) in offers or (t.smdb_id is not None and t.smdb_id in ids) for t in b.tilbud)
 
 
+#: How long after a write of unknown outcome an answer that is only fresh (not bound to its request) may decide to
+#: send it again: by then every answer from before the write has expired, and DST refuses the write itself.
+REPLAY_HORIZON = MAX_MESSAGE_LIFETIME + CLOCK_SKEW
+#: Why a course was left for a later run instead.
+UNBOUND_RECONCILE = (
+    "kunne ikke afstemmes sikkert: SMDB's svar er ikke bundet til forespørgslerne (hverken RelatesTo eller "
+    f"SignatureConfirmation); kør igen om {REPLAY_HORIZON.seconds // 60} minutter, så afstemmes forløbet"
+)
 #: Why a course whose writes could not be reconciled within MAX_RECONCILE rounds failed.
 NOT_RECONCILED = "kunne ikke afstemme forløbet med SMDB"
 
@@ -458,6 +467,7 @@ class Reporter:
         own: set[int] = set()
         try:
             for attempt in range(MAX_RECONCILE + 1):
+                unbound_before = self.client.unbound_answers()
                 stored, others = self._state(forloeb, fresh=attempt > 0 or bool(unresolved))
                 violations = aendringens_brud(forloeb, stored, others, self.client.today())
                 if violations:
@@ -476,6 +486,9 @@ class Reporter:
                         self.journal.set_course(key, chash, REJECTED, masked, _texts(unknown_refs))
                     return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, unknown_refs)
                 if unresolved:
+                    if self._unbound_decision(unresolved, steps, unbound_before):
+                        self.journal.set_course(key, chash, FAILED, masked, UNBOUND_RECONCILE)
+                        return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=UNBOUND_RECONCILE)
                     self._resolve(unresolved, steps, own, sent)
                     unresolved = []
                 if not steps:
@@ -529,6 +542,19 @@ class Reporter:
             if stored.ivaerksaettelse is not None and stored.ivaerksaettelse.smdb_id:
                 ids[Form.IVAER] = stored.ivaerksaettelse.smdb_id
         return ids
+
+    def _unbound_decision(self, unresolved: list[tuple[int, str, str]], steps: list[Step], unbound_before: int) -> bool:
+        """Would an answer bound to nothing but its freshness decide to send a write of unknown outcome again?
+
+        Such an answer (certificate mode, without SignatureConfirmation) may be a genuine one from just *before*
+        the write, replayed; once the write is older than any answer's lifetime plus the clock skew, no pre-write
+        answer passes the timestamp check any more, and DST no longer accepts the write itself: then it may."""
+        resend = {s.key for s in steps} & {key for _, key, _ in unresolved}
+        if not resend or self.client.unbound_answers() <= unbound_before:
+            return False
+        horizon = datetime.now(UTC) - REPLAY_HORIZON
+        times = [self.journal.recorded_at(step_id) for step_id, _, _ in unresolved]
+        return any(t is None or t > horizon for t in times)
 
     def _resolve(
         self, unresolved: list[tuple[int, str, str]], steps: list[Step], own: set[int], sent: list[str]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -20,8 +20,8 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from smdb.errors import ConfigurationError
-from smdb.files import os_fejl, read_capped
+from smdb.errors import ConfigurationError, UnsafeFile
+from smdb.files import NOT_WRITABLE_BY_OTHERS, os_fejl, read_capped
 
 if TYPE_CHECKING:
     from smdb.client import SmdbClient
@@ -43,6 +43,8 @@ _FLAG = {
     "deadline": "--deadline",
     "strict": "--strict",
     "allow_insecure_http": "--allow-insecure-http",
+    "require_signature_confirmation": "--require-sigconf",
+    "answer_skew": "--answer-skew",
 }
 
 
@@ -60,7 +62,9 @@ class _TomlTable(PydanticBaseSettingsSource):
         if not self.path:
             return {}
         try:
-            loaded = tomllib.loads(read_capped(self.path, 1024 * 1024).decode("utf-8-sig"))
+            loaded = tomllib.loads(read_capped(self.path, 1024 * 1024, NOT_WRITABLE_BY_OTHERS).decode("utf-8-sig"))
+        except UnsafeFile as exc:
+            raise ConfigurationError(f"konfigurationsfilen afvises: {exc}") from None
         except OSError as exc:
             raise ConfigurationError(f"konfigurationsfilen {self.path} kan ikke læses: {os_fejl(exc)}") from None
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -106,6 +110,10 @@ class SmdbSettings(BaseSettings):
     deadline: float = Field(default=120.0, gt=0, le=3600)
     strict: bool = False
     allow_insecure_http: bool = False
+    #: Refuse signed answers without a SignatureConfirmation of their request (docs/security.md).
+    require_signature_confirmation: bool = False
+    #: Seconds a signed answer's Created may lie before its request (clock difference); an older one is a replay.
+    answer_skew: float = Field(default=10.0, ge=0, le=300)
     #: The config file of a load (set on the subclass :meth:`load` makes; not a setting).
     config_path: ClassVar[str | None] = None
 
@@ -184,6 +192,8 @@ class SmdbSettings(BaseSettings):
             "api_version": self.api_version,
             "server_certificates": server_certs,
             "strict": self.strict,
+            "require_signature_confirmation": self.require_signature_confirmation,
+            "answer_skew": timedelta(seconds=self.answer_skew),
             "today": today,
             **overrides,
         }

@@ -202,6 +202,7 @@ class Simulator:
         jitter: float = 0.0,
         seed: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        signature_confirmation: bool = True,
     ) -> None:
         if auth not in ("certificate", "sts"):
             raise ValueError("auth skal være 'certificate' eller 'sts'")
@@ -213,6 +214,9 @@ class Simulator:
             # the STS encrypts its tokens for this service, as NemLog-in does for the service they are for
             self.sts.recipient = lambda: self.server_credentials.certificate if self.server_credentials else None
         self.audience = audience
+        #: Answer authenticated requests with a WS-Security 1.1 SignatureConfirmation (WCF's
+        #: requireSignatureConfirmation); off: a service that binds answers only by RelatesTo (STS mode) or not at all.
+        self.signature_confirmation = signature_confirmation
         self.store = store or Store()
         self.trusted = list(trusted)
         self.require_signature = require_signature
@@ -310,7 +314,7 @@ class Simulator:
             caller = self._authenticate(envelope)
             # WS-Security 1.1 (WCF's requireSignatureConfirmation): the answer to an authenticated request confirms
             # its signature, so the client can tell its own answer from any other DST signed
-            reply.confirm = signature_value(envelope)
+            reply.confirm = signature_value(envelope) if self.signature_confirmation else None
             args = self._arguments(envelope, op)
             form = _HENT_FORMS.get(op.name)
             result = self._hent_form(form, args) if form else getattr(self, f"_op_{op.name}")(args, caller)

@@ -8,6 +8,7 @@ both speak such dicts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -105,6 +106,19 @@ def soegning(
 
 def indsaet_resultat(data: dict[str, Any]) -> IndsaetResultat:
     return IndsaetResultat(int(data["Id"]), _id(data, _ANM), _id(data, _IVAER))
+
+
+def names_the_write(result: IndsaetResultat, record_id: int | None, refs: Mapping[str, int | None]) -> str | None:
+    """Why ``result`` is not the answer to the write of the record ``record_id`` (None: a new one) under the
+    course ids ``refs`` (wire names), or None when it is: a write's answer must name the record that was written
+    and the course it belongs to, so a signed answer about another citizen's write cannot stand in for this one."""
+    if record_id is not None and result.id != record_id:
+        return f"svaret nævner post {result.id}, ikke {record_id}"
+    named = {_ANM: result.anmodning_id, _IVAER: result.ivaerksaettelse_id}
+    for name, wanted in refs.items():
+        if wanted is not None and name in named and named[name] != wanted:
+            return f"svaret nævner {name} {named[name]}, ikke {wanted}"
+    return None
 
 
 def plain(value: Any) -> Any:
