@@ -544,7 +544,7 @@ def test_an_answer_bound_by_nothing_but_freshness_never_decides_a_resend_until_t
         assert app.store.count("TILB") == 1
         assert [s.status for s in journal.steps() if s.status == "unknown"] == ["unknown"]
         # eleven minutes later (the journal's clock moved back instead of waiting)
-        journal._db.execute(
+        journal._db.run(
             "UPDATE steps SET updated_at = ? WHERE status = 'unknown'",
             ((datetime.now(UTC) - timedelta(minutes=11)).isoformat(timespec="seconds"),),
         )

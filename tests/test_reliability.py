@@ -199,7 +199,7 @@ class _Hash:
     """The content hash the journal recorded for a course (to check it says 'confirmed' for that content)."""
 
     def __init__(self, journal: Journal, key: str) -> None:
-        row = journal._db.execute("SELECT content_hash, status FROM courses WHERE course_key = ?", (key,)).fetchone()
+        row = journal._db.run("SELECT content_hash, status FROM courses WHERE course_key = ?", (key,))[0]
         assert row is not None and row[1] == CONFIRMED, row
         self.content_hash = row[0]
 

@@ -611,7 +611,7 @@ def test_the_journal_alone_does_not_reveal_or_confirm_cpr_numbers(tmp_path: Path
 
 def test_a_salted_journal_of_an_older_version_is_migrated_and_its_salt_wiped(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    from smdb.journal import SCHEMA
+    from smdb.journal_db import SQLITE_SCHEMA as SCHEMA
 
     db = sqlite3.connect(path)
     db.executescript(SCHEMA)

@@ -14,14 +14,13 @@ owner-only (it still describes citizens in treatment). docs/security.md has the 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
 import os
-import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,42 +33,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from smdb.errors import NotAJournal as NotAJournal  # re-exported: smdb.journal.NotAJournal stays public
-from smdb.errors import UnsafeFile
-from smdb.files import PRIVATE, check_sqlite_tables, create_owner_only, os_fejl, read_capped
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS steps (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    course_key TEXT NOT NULL,
-    cpr_masked TEXT NOT NULL,
-    step TEXT NOT NULL,
-    step_key TEXT,
-    content_hash TEXT NOT NULL,
-    status TEXT NOT NULL,
-    smdb_id INTEGER,
-    reason TEXT,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS steps_course ON steps (course_key);
-CREATE TABLE IF NOT EXISTS courses (
-    course_key TEXT PRIMARY KEY,
-    content_hash TEXT NOT NULL,
-    status TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    cpr_masked TEXT,
-    reason TEXT
-);
-CREATE TABLE IF NOT EXISTS plans (
-    name TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    nonce BLOB NOT NULL,
-    data BLOB NOT NULL
-);
-"""
-#: Tables every journal has, and those added later (a journal written before them is still a journal).
-_TABLES = {"meta", "steps", "courses"}
-_LATER_TABLES = frozenset({"plans"})
+from smdb.journal_db import JournalDb, is_url, open_db, read_only
+from smdb.journalkey import KEY_ENV as KEY_ENV
+from smdb.journalkey import KEY_FILE_ENV as KEY_FILE_ENV
+from smdb.journalkey import citizen_digest, key_id, where_the_key_is
+from smdb.journalkey import default_key_file as default_key_file
+from smdb.journalkey import journal_key as journal_key
+from smdb.locks import Held
 
 
 class StepStatus(StrEnum):
@@ -107,7 +77,7 @@ def content_hash(data: Any) -> str:
 _STEP_COLUMNS = "course_key, cpr_masked, step, status, smdb_id, reason, updated_at"
 
 
-def _steps(db: sqlite3.Connection, course_key: str | None = None, statuses: tuple[str, ...] = ()) -> list[StepRow]:
+def _steps_sql(course_key: str | None = None, statuses: tuple[str, ...] = ()) -> tuple[str, list[Any]]:
     where, args = [], []
     if course_key is not None:
         where.append("course_key = ?")
@@ -116,73 +86,11 @@ def _steps(db: sqlite3.Connection, course_key: str | None = None, statuses: tupl
         where.append(f"status IN ({', '.join('?' * len(statuses))})")
         args.extend(statuses)
     sql = f"SELECT {_STEP_COLUMNS} FROM steps" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id"
-    return [StepRow(*r) for r in db.execute(sql, args).fetchall()]
+    return sql, args
 
 
 #: Journals of format 1 kept a salt beside salted CPR hashes; format 2 keys courses by an HMAC with an outside key.
 FORMAT = "2"
-KEY_ENV = "SMDB_JOURNAL_KEY"
-KEY_FILE_ENV = "SMDB_JOURNAL_KEY_FILE"
-
-
-def default_key_file() -> Path:
-    """``$SMDB_JOURNAL_KEY_FILE``, else ``journal.key`` in the user's configuration directory for smdb."""
-    explicit = os.environ.get(KEY_FILE_ENV)
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CONFIG_HOME") or os.environ.get("APPDATA") or str(Path.home() / ".config")
-    return Path(base) / "smdb" / "journal.key"
-
-
-def journal_key(key_file: str | Path | None = None) -> bytes:
-    """The journal key: ``$SMDB_JOURNAL_KEY`` (hex, at least 32 bytes), else the key file, created on first use.
-
-    The key file is created owner-only in an owner-only directory; it is the one secret that turns a journal's
-    course keys back into CPR numbers, so keep it off the machines and backups that the journals go to.
-    """
-    env = os.environ.get(KEY_ENV)
-    if env:
-        try:
-            key = bytes.fromhex(env.strip())
-        except ValueError:
-            raise NotAJournal(f"{KEY_ENV} skal være hex (mindst 64 tegn)") from None
-        if len(key) < 32:
-            raise NotAJournal(f"{KEY_ENV} er for kort: mindst 32 bytes (64 hex-tegn)")
-        return key
-    path = Path(key_file) if key_file is not None else default_key_file()
-    try:
-        text = read_capped(path, 1024, PRIVATE).decode("ascii").strip()
-    except FileNotFoundError:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fresh = os.urandom(32)
-        with contextlib.suppress(FileExistsError):
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(fresh.hex() + "\n")
-            return fresh
-        text = read_capped(path, 1024, PRIVATE).decode("ascii").strip()  # another process created it first
-    except (UnsafeFile, OSError, UnicodeDecodeError) as exc:
-        raise NotAJournal(f"journalnøglen {path} kan ikke læses ({exc})") from None
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        raise NotAJournal(f"journalnøglen {path} er ikke en gyldig nøgle (hex)") from None
-    if len(key) < 32:
-        raise NotAJournal(f"journalnøglen {path} er for kort")
-    return key
-
-
-def _key_id(key: bytes) -> str:
-    """Names the key without revealing it, so a journal opened with another key is refused, not silently new."""
-    return hmac.new(key, b"smdb-journal-key-id", hashlib.sha256).hexdigest()[:16]
-
-
-def _check_is_journal(path: Path) -> None:
-    """Raise NotAJournal unless ``path`` is empty or a journal; opened read-only, so nothing is changed."""
-    try:
-        check_sqlite_tables(path, _TABLES, "en smdb-journal", _LATER_TABLES)
-    except UnsafeFile as exc:
-        raise NotAJournal(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,91 +103,79 @@ class CourseRow:
     updated_at: str
 
 
-def _read_only(path: str | Path, read: Callable[[sqlite3.Connection], list[Any]]) -> list[Any]:
-    """``read`` on the journal at ``path`` opened read-only: looking at a journal (to find last night's failures,
-    say) must never create or change one, nor touch a database that is something else."""
-    if not Path(path).is_file():
-        raise NotAJournal(f"{path}: filen findes ikke")
-    _check_is_journal(Path(path))
-    try:
-        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            return read(db)
-        finally:
-            db.close()
-    except sqlite3.DatabaseError:
-        raise NotAJournal(f"{path}: er ikke en smdb-journal") from None
-
-
 def read_courses(path: str | Path, statuses: tuple[str, ...] = ()) -> list[CourseRow]:
-    """The courses recorded in the journal at ``path``, oldest first, read-only (as :func:`read_steps`)."""
-
-    def read(db: sqlite3.Connection) -> list[CourseRow]:
-        columns = {r[1] for r in db.execute("PRAGMA table_info(courses)")}
-        if "cpr_masked" not in columns:  # written before courses carried it: nothing to show
-            return []
-        where = f" WHERE status IN ({', '.join('?' * len(statuses))})" if statuses else ""
-        rows = db.execute(
-            f"SELECT COALESCE(cpr_masked, ''), status, reason, updated_at FROM courses{where} ORDER BY updated_at",
-            statuses,
-        ).fetchall()
-        return [CourseRow(*r) for r in rows]
-
-    out: list[CourseRow] = _read_only(path, read)
-    return out
+    """The courses recorded in the journal at ``path`` (a file or a ``postgresql://`` URL), oldest first, read-only
+    (as :func:`read_steps`)."""
+    where = f" WHERE status IN ({', '.join('?' * len(statuses))})" if statuses else ""
+    sql = f"SELECT COALESCE(cpr_masked, ''), status, reason, updated_at FROM courses{where} ORDER BY updated_at"
+    return [CourseRow(*r) for r in read_only(path, sql, statuses)]
 
 
 def read_steps(path: str | Path, statuses: tuple[str, ...] = ()) -> list[StepRow]:
     """The steps recorded in the journal at ``path``, oldest first, opened read-only (never created or changed)."""
-    out: list[StepRow] = _read_only(path, lambda db: _steps(db, statuses=statuses))
-    return out
+    sql, args = _steps_sql(statuses=statuses)
+    return [StepRow(*r) for r in read_only(path, sql, args)]
 
 
 class Journal:
-    """SQLite journal; ``Journal(None)`` keeps it in memory (a single run with no resume).
+    """The reporting journal: a SQLite file (``path``), in memory (``None``: a single run with no resume), or a
+    shared PostgreSQL database (a ``postgresql://`` URL: several processes and machines on one journal).
 
-    :param key: the HMAC key for course keys; default :func:`journal_key` (environment or key file). An in-memory
-        journal uses a random key of its own.
+    It also holds citizens (:meth:`hold`) as far as it is shared: threads of this process for one in memory,
+    processes on this machine for a file, processes on any machine for PostgreSQL.
+
+    :param key: the HMAC key for course keys; default :func:`journal_key` (environment or key file). A key is only
+        ever created for a new SQLite journal; an existing one and every PostgreSQL journal need the key they were
+        written with, and the error names where it is looked for. An in-memory journal uses a random key of its own.
     """
 
     def __init__(self, path: str | Path | None = None, *, key: bytes | None = None) -> None:
-        target = ":memory:"
-        if path is not None:
-            try:
-                create_owner_only(path, _check_is_journal)  # it describes citizens in treatment
-            except UnsafeFile as exc:
-                raise NotAJournal(str(exc)) from None
-            except OSError as exc:
-                raise NotAJournal(f"{path}: kan ikke åbnes ({os_fejl(exc)})") from None
-            target = str(path)
-        self._key = key if key is not None else (journal_key() if path is not None else os.urandom(32))
-        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA secure_delete = ON")
-        self._db.executescript(SCHEMA)
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(steps)")}
-        if "step_key" not in columns:  # a journal from before steps had stable keys
-            self._db.execute("ALTER TABLE steps ADD COLUMN step_key TEXT")
-        course_columns = {r[1] for r in self._db.execute("PRAGMA table_info(courses)")}
-        for column in ("cpr_masked", "reason"):  # a journal from before courses were shown
-            if column not in course_columns:
-                self._db.execute(f"ALTER TABLE courses ADD COLUMN {column} TEXT")
+        new_file = path is not None and not is_url(path) and (not Path(path).exists() or Path(path).stat().st_size == 0)
+        self._db: JournalDb = open_db(path)
         self._lock = threading.Lock()
-        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-        if "salt" in meta:
-            self._migrate_salted()
-        elif meta.get("key_id") not in (None, _key_id(self._key)):
-            self._db.close()
-            raise NotAJournal(
-                f"{path}: journalen er skrevet med en anden journalnøgle (se {KEY_ENV} / {default_key_file()})"
+        try:
+            meta = dict(self._db.run("SELECT key, value FROM meta"))
+            if key is None and path is None:
+                key = os.urandom(32)
+            elif key is None:
+                why = f" til journalen {self._db.where}" if not new_file else ""
+                key = journal_key(create=new_file and not is_url(path), why=why)
+            self._key = key
+            if "salt" in meta:
+                self._migrate_salted()
+            elif meta.get("key_id") not in (None, key_id(key)):
+                raise NotAJournal(
+                    f"{self._db.where}: journalen er skrevet med en anden journalnøgle (se {where_the_key_is()})"
+                )
+            self._set_meta("format", FORMAT)
+            self._db.run(
+                "INSERT INTO meta (key, value) VALUES ('key_id', ?) ON CONFLICT (key) DO NOTHING", (key_id(key),)
             )
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('format', ?)", (FORMAT,))
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('key_id', ?)", (_key_id(self._key),))
+            stored = dict(self._db.run("SELECT key, value FROM meta WHERE key = 'key_id'"))
+            if stored.get("key_id") != key_id(key):  # another process created it with another key meanwhile
+                raise NotAJournal(
+                    f"{self._db.where}: journalen er skrevet med en anden journalnøgle (se {where_the_key_is()})"
+                )
+        except BaseException:
+            self._db.close()
+            raise
+
+    @property
+    def shared(self) -> str:
+        """How far the journal and its citizen locks are shared: "proces", "maskine" or "klynge"."""
+        return {"postgresql": "klynge"}.get(self._db.kind, "maskine" if self._db.where != ":memory:" else "proces")
+
+    def _set_meta(self, name: str, value: str) -> None:
+        self._db.run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
 
     def _migrate_salted(self) -> None:
         """A format-1 journal: drop the salt (and with it any way back from its hashes to CPR numbers), wipe the
         freed pages, and let its open writes be reconciled afresh; SMDB's state, fetched before every course, is
         what decides what is sent, so nothing is lost or sent twice."""
-        self._db.execute(
+        self._db.run(
             "UPDATE steps SET status = ?, reason = ?, updated_at = ? WHERE status IN (?, ?)",
             (
                 SUPERSEDED,
@@ -289,8 +185,15 @@ class Journal:
                 UNKNOWN,
             ),
         )
-        self._db.execute("DELETE FROM meta WHERE key = 'salt'")
-        self._db.execute("VACUUM")
+        self._db.run("DELETE FROM meta WHERE key = 'salt'")
+        self._db.vacuum()
+
+    @contextmanager
+    def hold(self, cpr: str, kommunekode: int, timeout: float) -> Iterator[Held | None]:
+        """Hold the citizen (CPR in the municipality) for one writer, as far as this journal is shared; None when
+        another writer held it for ``timeout`` seconds. The lock is keyed by a digest, never the CPR."""
+        with self._db.locks.hold(citizen_digest(self._key, cpr, kommunekode), timeout) as held:
+            yield held
 
     def course_key(self, cpr: str, kommunekode: int, anmodningsdato: str) -> str:
         """Stable for one key, meaningless without it: an HMAC, so the journal file alone does not give CPRs."""
@@ -315,17 +218,16 @@ class Journal:
         """Record a step: ``step`` is its description for people, ``step_key`` its stable key (form + SMDB id or
         natural key) by which the next plan recognises it."""
         with self._lock:
-            cur = self._db.execute(
+            return self._db.insert_id(
                 "INSERT INTO steps (course_key, cpr_masked, step, step_key, content_hash, status, smdb_id, reason,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (course_key, cpr_masked, step, step_key, chash, status, smdb_id, reason, self._now()),
             )
-            return int(cur.lastrowid or 0)
 
     def update(self, step_id: int, status: str, smdb_id: int | None = None, reason: str | None = None) -> None:
         """Record the outcome of a step recorded before (its status, SMDB id and reason)."""
         with self._lock:
-            self._db.execute(
+            self._db.run(
                 "UPDATE steps SET status = ?, smdb_id = COALESCE(?, smdb_id), reason = ?, updated_at = ? WHERE id = ?",
                 (status, smdb_id, reason, self._now(), step_id),
             )
@@ -337,14 +239,14 @@ class Journal:
         Such writes for other (older) content of the course cannot be judged against today's plan, so they are
         marked superseded here: the course's current content is what the caller reconciles with SMDB."""
         with self._lock:
-            rows = self._db.execute(
+            rows = self._db.run(
                 "SELECT id, COALESCE(step_key, step), step, content_hash FROM steps"
                 " WHERE course_key = ? AND status IN (?, ?) ORDER BY id",
                 (course_key, PENDING, UNKNOWN),
-            ).fetchall()
+            )
             for step_id, _, _, other in rows:
                 if other != chash:
-                    self._db.execute(
+                    self._db.run(
                         "UPDATE steps SET status = ?, reason = ?, updated_at = ? WHERE id = ?",
                         (SUPERSEDED, "afløst af en nyere udgave af forløbet", self._now(), step_id),
                     )
@@ -353,16 +255,14 @@ class Journal:
     def recorded_at(self, step_id: int) -> datetime | None:
         """When the step's status was last recorded (for a write of unknown outcome: just after it was sent)."""
         with self._lock:
-            row = self._db.execute("SELECT updated_at FROM steps WHERE id = ?", (step_id,)).fetchone()
-        return datetime.fromisoformat(row[0]) if row else None
+            rows = self._db.run("SELECT updated_at FROM steps WHERE id = ?", (step_id,))
+        return datetime.fromisoformat(rows[0][0]) if rows else None
 
     def course_done(self, course_key: str, chash: str) -> bool:
         """Was exactly this content confirmed complete (for audits; reporting always re-checks SMDB itself)?"""
         with self._lock:
-            row = self._db.execute(
-                "SELECT content_hash, status FROM courses WHERE course_key = ?", (course_key,)
-            ).fetchone()
-        return row is not None and row[0] == chash and row[1] == CONFIRMED
+            rows = self._db.run("SELECT content_hash, status FROM courses WHERE course_key = ?", (course_key,))
+        return bool(rows) and rows[0][0] == chash and rows[0][1] == CONFIRMED
 
     def set_course(
         self, course_key: str, chash: str, status: str, cpr_masked: str = "", reason: str | None = None
@@ -370,7 +270,7 @@ class Journal:
         """Record how the course as a whole ended (confirmed, rejected by a rule, failed), with the masked CPR and
         the reason, so ``smdb journal`` shows courses that failed before any step was sent."""
         with self._lock:
-            self._db.execute(
+            self._db.run(
                 "INSERT INTO courses (course_key, content_hash, status, updated_at, cpr_masked, reason)"
                 " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(course_key) DO UPDATE SET content_hash = excluded.content_hash,"
@@ -390,19 +290,21 @@ class Journal:
         nonce = os.urandom(12)
         blob = self._plan_cipher().encrypt(nonce, json.dumps(data, ensure_ascii=False).encode(), name.encode())
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO plans (name, created_at, nonce, data) VALUES (?, ?, ?, ?)",
+            self._db.run(
+                "INSERT INTO plans (name, created_at, nonce, data) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE"
+                " SET created_at = excluded.created_at, nonce = excluded.nonce, data = excluded.data",
                 (name, self._now(), nonce, blob),
             )
 
     def load_plan(self, name: str) -> tuple[dict[str, Any], str] | None:
         """The plan kept under ``name`` and when it was kept, or None."""
         with self._lock:
-            row = self._db.execute("SELECT created_at, nonce, data FROM plans WHERE name = ?", (name,)).fetchone()
-        if row is None:
+            rows = self._db.run("SELECT created_at, nonce, data FROM plans WHERE name = ?", (name,))
+        if not rows:
             return None
+        row = rows[0]
         try:
-            plain = self._plan_cipher().decrypt(row[1], row[2], name.encode())
+            plain = self._plan_cipher().decrypt(bytes(row[1]), bytes(row[2]), name.encode())
         except InvalidTag:
             raise NotAJournal(f"planen {name!r} i journalen kan ikke læses (ændret, eller en anden nøgle)") from None
         data: dict[str, Any] = json.loads(plain)
@@ -410,15 +312,16 @@ class Journal:
 
     def steps(self, course_key: str | None = None) -> list[StepRow]:
         """The steps recorded, oldest first (of one course when ``course_key`` is given)."""
+        sql, args = _steps_sql(course_key)
         with self._lock:
-            return _steps(self._db, course_key)
+            return [StepRow(*r) for r in self._db.run(sql, args)]
 
     def counts(self) -> dict[str, int]:
         """How many steps have each status."""
         with self._lock:
-            return dict(self._db.execute("SELECT status, COUNT(*) FROM steps GROUP BY status").fetchall())
+            return {str(k): int(v) for k, v in self._db.run("SELECT status, COUNT(*) FROM steps GROUP BY status")}
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (and release the citizen locks it holds open)."""
         with self._lock:
             self._db.close()
