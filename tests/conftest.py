@@ -50,3 +50,22 @@ def client(sim: SimServer) -> Iterator[Any]:
     c = sim.client(today=lambda: TODAY)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL cluster for this test session (tests/postgres.py)."""
+    from tests.postgres import Cluster
+
+    cluster = Cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: Any) -> str:
+    """A fresh, empty database on the session's cluster: the URL of a shared journal."""
+    url: str = postgres.database()
+    return url

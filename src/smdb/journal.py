@@ -39,7 +39,7 @@ from smdb.journalkey import KEY_FILE_ENV as KEY_FILE_ENV
 from smdb.journalkey import citizen_digest, key_id, where_the_key_is
 from smdb.journalkey import default_key_file as default_key_file
 from smdb.journalkey import journal_key as journal_key
-from smdb.locks import Held
+from smdb.locks import PROCESS_KEY, Held
 
 
 class StepStatus(StrEnum):
@@ -192,7 +192,8 @@ class Journal:
     def hold(self, cpr: str, kommunekode: int, timeout: float) -> Iterator[Held | None]:
         """Hold the citizen (CPR in the municipality) for one writer, as far as this journal is shared; None when
         another writer held it for ``timeout`` seconds. The lock is keyed by a digest, never the CPR."""
-        with self._db.locks.hold(citizen_digest(self._key, cpr, kommunekode), timeout) as held:
+        local = citizen_digest(PROCESS_KEY, cpr, kommunekode)
+        with self._db.locks.hold(local, citizen_digest(self._key, cpr, kommunekode), timeout) as held:
             yield held
 
     def course_key(self, cpr: str, kommunekode: int, anmodningsdato: str) -> str:

@@ -179,9 +179,9 @@ class PgLocks(CitizenLocks):
                 return False
 
     @contextlib.contextmanager
-    def hold(self, digest: str, timeout: float) -> Iterator[Held | None]:
-        key = _lock_key(digest)
-        with process_locks().hold(digest, timeout) as in_process:
+    def hold(self, local: str, shared: str, timeout: float) -> Iterator[Held | None]:
+        key = _lock_key(shared)
+        with process_locks().hold_one(local, timeout) as in_process:
             if in_process is None:
                 yield None
                 return

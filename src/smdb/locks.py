@@ -61,8 +61,10 @@ class CitizenLocks:
     scope = "tråde i denne proces"
 
     @contextlib.contextmanager
-    def hold(self, digest: str, timeout: float) -> Iterator[Held | None]:
-        with _PROCESS.hold(digest, timeout) as held:
+    def hold(self, local: str, shared: str, timeout: float) -> Iterator[Held | None]:
+        """Hold the citizen named by ``local`` (a digest under this process's own key: every journal and reporter
+        of the process agrees on it) and ``shared`` (under the journal key: every process of the journal agrees)."""
+        with _PROCESS.hold_one(local, timeout) as held:
             yield held
 
     def close(self) -> None:
@@ -77,7 +79,12 @@ class ProcessLocks(CitizenLocks):
         self._locks: dict[str, tuple[threading.Lock, int]] = {}
 
     @contextlib.contextmanager
-    def hold(self, digest: str, timeout: float) -> Iterator[Held | None]:
+    def hold(self, local: str, shared: str, timeout: float) -> Iterator[Held | None]:
+        with self.hold_one(local, timeout) as held:
+            yield held
+
+    @contextlib.contextmanager
+    def hold_one(self, digest: str, timeout: float) -> Iterator[Held | None]:
         with self._guard:
             lock, users = self._locks.get(digest, (threading.Lock(), 0))
             self._locks[digest] = (lock, users + 1)
@@ -100,6 +107,8 @@ class ProcessLocks(CitizenLocks):
 
 #: The one table of the process: every journal, reporter and client of the process shares it.
 _PROCESS = ProcessLocks()
+#: The key of the process's own citizen digests (never stored; the journals' keys differ, the process's does not).
+PROCESS_KEY = os.urandom(32)
 
 
 def process_locks() -> ProcessLocks:
@@ -150,13 +159,13 @@ class FileLocks(CitizenLocks):
         return int(digest[:14], 16)  # 56 bits: a collision would only make two citizens wait for each other
 
     @contextlib.contextmanager
-    def hold(self, digest: str, timeout: float) -> Iterator[Held | None]:
+    def hold(self, local: str, shared: str, timeout: float) -> Iterator[Held | None]:
         started = time.monotonic()
-        with _PROCESS.hold(digest, timeout) as in_process:
+        with _PROCESS.hold_one(local, timeout) as in_process:
             if in_process is None or fcntl is None:
                 yield in_process
                 return
-            offset = self._offset(digest)
+            offset = self._offset(shared)
 
             def try_once() -> bool:
                 try:

@@ -35,6 +35,7 @@ from smdb.errors import (
 )
 from smdb.forms import Form
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
+from smdb.locks import Held
 from smdb.models import Afslutning, Ivaerksaettelse, Kontaktforloeb, KvalHep, SmdbModel, Tilbudstilknytning
 from smdb.register import aendringens_brud, ukendte_henvisninger
 from smdb.rules import Violation, parse, rules_of_the_rest
@@ -80,6 +81,9 @@ class OutcomeStatus(StrEnum):
     #: Mellemløsning: anmodet before the new system took over, so the old system (SMDB-web) reports it. Expected
     #: every night for such courses, so it is not a failure (the batch can still exit 0).
     OLD_SYSTEM = "old_system"
+    #: Another writer (thread, process or machine) held the citizen longer than ``lock_timeout``: left for the next
+    #: run, where it is reported from SMDB's state then. Not a failure of the data nor of SMDB.
+    BUSY = "busy"
 
 
 _OK = (OutcomeStatus.SENT, OutcomeStatus.ALREADY, OutcomeStatus.PLANNED, OutcomeStatus.OLD_SYSTEM)
@@ -157,6 +161,7 @@ class Summary:
             "failed": self.count("failed"),
             "not_attempted": self.count("not_attempted"),
             "old_system": self.count("old_system"),
+            "busy": self.count("busy"),
             "calls": {"total": sum(self.calls.values()), "by_operation": dict(sorted(self.calls.items()))},
             "courses": [o.to_dict() for o in self.outcomes],
         }
@@ -172,6 +177,8 @@ class Summary:
             text += f", {d['not_attempted']} ikke forsøgt"
         if d["old_system"]:
             text += f", {d['old_system']} hører til det gamle system (mellemløsning)"
+        if d["busy"]:
+            text += f", {d['busy']} optaget af en anden kørsel (tages i næste)"
         if self.calls:
             text += f"; {d['calls']['total']} SOAP-kald"
         return text
@@ -206,6 +213,9 @@ def _shares_records(a: Kontaktforloeb, b: Kontaktforloeb) -> bool:
     return any((t.tilbud_id, t.startdato) in offers or (t.smdb_id is not None and t.smdb_id in ids) for t in b.tilbud)
 
 
+#: Seconds a writer waits for a citizen that another writer holds (a course of the same citizen being reported by
+#: another thread, process or machine takes a few calls; a stuck one is left for the next run).
+LOCK_TIMEOUT = 30.0
 #: How long after a write of unknown outcome an answer that is only fresh (not bound to its request) may decide to
 #: send it again: by then every answer from before the write has expired, and DST refuses the write itself.
 REPLAY_HORIZON = MAX_MESSAGE_LIFETIME + CLOCK_SKEW
@@ -403,8 +413,11 @@ class Reporter:
         stop_after_unavailable: int = STOP_AFTER_UNAVAILABLE,
         municipality_threshold: int = MUNICIPALITY_THRESHOLD,
         kun_anmodet_fra: date | None = None,
+        lock_timeout: float = LOCK_TIMEOUT,
     ) -> None:
         self.client = client
+        #: Seconds to wait for a citizen another writer holds before leaving it for the next run (``busy``).
+        self.lock_timeout = lock_timeout
         #: Mellemløsning (DST's systemskifte guide): only courses anmodet from this date are this system's to
         #: report; earlier ones stay with the old system (SMDB-web) until they end, and are never sent from here.
         self.kun_anmodet_fra = kun_anmodet_fra
@@ -419,13 +432,16 @@ class Reporter:
         self._written: set[str] = set()
         self._lock = threading.Lock()
 
-    def _state(self, f: Kontaktforloeb, fresh: bool = False) -> tuple[Kontaktforloeb | None, list[Kontaktforloeb]]:
+    def _state(
+        self, f: Kontaktforloeb, fresh: bool = False
+    ) -> tuple[Kontaktforloeb | None, list[Kontaktforloeb], bool]:
         """The stored course this one is (by its AnmodningId when the caller knows it; otherwise by anmodningsdato,
         or as the citizen's one active course its period overlaps: either way a corrected anmodningsdato is sent
         as a correction), and the citizen's other courses.
 
         From the municipality's state fetched at the start of the batch when there is one and nothing has been
-        written for the citizen since; otherwise (and always when ``fresh``, i.e. when reconciling) from SMDB."""
+        written for the citizen since (then the third value is True: it may guide, never decide a write); otherwise
+        (and always when ``fresh``) from SMDB."""
         cpr = str(f.cpr)
         with self._lock:
             municipal = None if fresh or cpr in self._written else self._municipal.get(f.kommunekode)
@@ -443,10 +459,15 @@ class Reporter:
                 # either could rewrite another course's history. Those are corrected with the AnmodningId.
                 overlapping = [s for s in alle if s.afslutning is None and _overlap(s, f) and _shares_records(s, f)]
                 stored = overlapping[0] if len(overlapping) == 1 else None
-        return stored, [s for s in alle if s is not stored]
+        return stored, [s for s in alle if s is not stored], municipal is not None
 
     def report(self, forloeb: Kontaktforloeb, index: int | None = None) -> Outcome:
-        """Report one course: fetch what SMDB holds, validate, send the missing steps in order, reconcile."""
+        """Report one course: hold the citizen, fetch what SMDB holds, validate, send the missing steps in order,
+        reconcile.
+
+        Thread-safe, and safe across processes and machines that share the journal: the citizen (CPR in the
+        municipality) is held by one writer at a time for as far as the journal is shared (:meth:`Journal.hold`).
+        A citizen held elsewhere for ``lock_timeout`` seconds is left for the next run (``busy``)."""
         masked = mask(forloeb.cpr)
         if self.kun_anmodet_fra is not None and forloeb.anmodningsdato < self.kun_anmodet_fra:
             return Outcome(
@@ -456,6 +477,20 @@ class Reporter:
                 reason=f"mellemløsning: forløbet er anmodet {forloeb.anmodningsdato}, før det nye system blev taget i "
                 f"brug ({self.kun_anmodet_fra}); det vedligeholdes og afsluttes i SMDB-web",
             )
+        if self.dry_run:
+            return self._report(forloeb, index, masked, Held())
+        with self.journal.hold(str(forloeb.cpr), forloeb.kommunekode, self.lock_timeout) as held:
+            if held is None:
+                return Outcome(
+                    index,
+                    masked,
+                    OutcomeStatus.BUSY,
+                    reason=f"en anden kørsel arbejdede på borgeren i over {self.lock_timeout:.0f} s; "
+                    "tages i næste kørsel",
+                )
+            return self._report(forloeb, index, masked, held)
+
+    def _report(self, forloeb: Kontaktforloeb, index: int | None, masked: str, held: Held) -> Outcome:
         chash = content_hash(forloeb.to_official())
         key = self.journal.course_key(str(forloeb.cpr), forloeb.kommunekode, forloeb.anmodningsdato.isoformat())
         # No shortcut through the journal: SMDB's state is the truth (a course may have been deleted by DST since,
@@ -465,17 +500,24 @@ class Reporter:
         # plan tells which of them landed, and the journal is corrected to say so.
         unresolved = [] if self.dry_run else self.journal.unresolved(key, chash)
         own: set[int] = set()
+        fresh = bool(unresolved)
         try:
-            for attempt in range(MAX_RECONCILE + 1):
+            # one more round than reconciliations: a state from the batch's bulk fetch may only guide
+            for _ in range(MAX_RECONCILE + 2):
                 unbound_before = self.client.unbound_answers()
-                stored, others = self._state(forloeb, fresh=attempt > 0 or bool(unresolved))
+                stored, others, cached = self._state(forloeb, fresh=fresh)
                 violations = aendringens_brud(forloeb, stored, others, self.client.today())
+                steps, refusal = plan(forloeb, stored)
+                refusal = refusal or _blocked_midway(stored, steps, others, self.client.today())
+                if cached and (violations or refusal or steps):
+                    # fetched before this writer held the citizen: only SMDB's state now decides what is sent
+                    fresh = True
+                    continue
+                fresh = True
                 if violations:
                     if not self.dry_run:
                         self.journal.set_course(key, chash, REJECTED, masked, _texts(violations))
                     return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, violations)
-                steps, refusal = plan(forloeb, stored)
-                refusal = refusal or _blocked_midway(stored, steps, others, self.client.today())
                 if refusal:
                     if not self.dry_run:
                         self.journal.set_course(key, chash, REJECTED, masked, refusal)
@@ -499,7 +541,12 @@ class Reporter:
                     return Outcome(index, masked, OutcomeStatus.PLANNED, [s.description for s in steps])
                 with self._lock:
                     self._written.add(str(forloeb.cpr))
-                unknown = self._run(steps, self._ids(stored), key, chash, masked, sent)
+                try:
+                    unknown = self._run(steps, self._ids(stored), key, chash, masked, sent, held)
+                except _Rejected as rejected:
+                    if not self._written_by_another(forloeb, rejected):
+                        raise rejected.error from None
+                    continue  # another writer stored it first: re-plan from SMDB's state
                 if unknown is None:
                     self.journal.set_course(key, chash, CONFIRMED, masked)
                     return Outcome(index, masked, OutcomeStatus.SENT, sent)
@@ -514,11 +561,23 @@ class Reporter:
         except ValidationFailed as exc:
             return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, exc.violations)
         except SmdbError as exc:
-            # unreachable, a server fault, an answer that did not verify, a request that could not be signed: this
-            # course failed, the batch goes on (and stops early if the service itself is the problem)
+            # unreachable, a server fault, an answer that did not verify, a request that could not be signed, the
+            # citizen's lock lost: this course failed, the batch goes on (and stops early if the service itself is
+            # the problem)
             self.journal.set_course(key, chash, FAILED, masked, str(exc))
             blocking = isinstance(exc, SmdbUnavailable | SecurityError | StsError | SmdbSecurityFault)
             return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=str(exc), blocking=blocking)
+
+    def _written_by_another(self, forloeb: Kontaktforloeb, rejected: _Rejected) -> bool:
+        """Was a write SMDB refused by rule in fact stored already (by a writer outside this library's locks, or
+        by DST's own hand)? Then SMDB's fresh state no longer needs it: the step is recorded as reconciled, not
+        as refused, and the course goes on."""
+        stored, _, _ = self._state(forloeb, fresh=True)
+        steps, _ = plan(forloeb, stored)
+        if rejected.key in {s.key for s in steps}:
+            return False
+        self.journal.update(rejected.step_id, CONFIRMED, reason="afstemt med SMDB: allerede gemt af en anden skriver")
+        return True
 
     def _references(self, steps: list[Step]) -> list[Violation]:
         """TilbudIds and landekoder the steps would send that SMDB's lookup lists do not hold (the lists are fetched
@@ -571,10 +630,19 @@ class Reporter:
                     sent.append(f"{description} (afstemt)")
 
     def _run(
-        self, steps: list[Step], ids: dict[Form, int], key: str, chash: str, masked: str, sent: list[str]
+        self,
+        steps: list[Step],
+        ids: dict[Form, int],
+        key: str,
+        chash: str,
+        masked: str,
+        sent: list[str],
+        held: Held,
     ) -> tuple[int, str, str] | None:
-        """Send the steps in order. Returns the write whose outcome is unknown (the caller reconciles), or None."""
+        """Send the steps in order, each only while the citizen is still held. Returns the write whose outcome is
+        unknown (the caller reconciles), or None; a rule refusal is raised as :class:`_Rejected`."""
         for step in steps:
+            held.check()
             sid = self.journal.step(key, masked, step.description, chash, PENDING, step_key=step.key)
             try:
                 result = send(self.client, step, ids)
@@ -583,7 +651,7 @@ class Reporter:
                 return sid, step.key, step.description
             except SmdbRuleRejected as exc:
                 self.journal.update(sid, REJECTED, reason=exc.message)
-                raise
+                raise _Rejected(sid, step.key, exc) from None
             except SmdbFault as exc:
                 if not exc.transient:
                     self.journal.update(sid, FAILED, reason=str(exc))
@@ -719,6 +787,14 @@ class Reporter:
         after = self.client.call_counts()
         calls = {op: n - calls_before.get(op, 0) for op, n in after.items() if n - calls_before.get(op, 0)}
         return Summary([o for o in results if o is not None], calls)
+
+
+class _Rejected(Exception):
+    """A write refused by rule: which step, for the check whether another writer stored it first."""
+
+    def __init__(self, step_id: int, key: str, error: SmdbRuleRejected) -> None:
+        super().__init__(str(error))
+        self.step_id, self.key, self.error = step_id, key, error
 
 
 class BatchInterrupted(KeyboardInterrupt):
