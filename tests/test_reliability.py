@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -168,7 +169,7 @@ def test_fault_plan_is_deterministic() -> None:
 
 
 def _batch_under_faults(
-    sim: SimServer, n: int, journal_path: Path, capsys: pytest.CaptureFixture[str], workers: int = 1
+    sim: SimServer, n: int, journal_path: Path | str, capsys: pytest.CaptureFixture[str], workers: int = 1
 ) -> None:
     plan = FaultPlan(rate=0.10, seed=2024, slow_seconds=0.3)
     sim.app.fault_plan = plan
@@ -212,10 +213,22 @@ def test_batch_of_100_under_10_percent_faults(
 
 
 @pytest.mark.heavy
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_batch_of_1000_under_10_percent_faults(
-    faulty: SimServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    faulty: SimServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    backend: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _batch_under_faults(faulty, 1000, tmp_path / "journal.db", capsys, workers=8)
+    """The same batch on both journals: on PostgreSQL every course also goes through its advisory lock."""
+    if backend == "postgresql":
+        monkeypatch.setenv("SMDB_JOURNAL_KEY", os.urandom(32).hex())
+        target: str | Path = request.getfixturevalue("pg_url")
+    else:
+        target = tmp_path / "journal.db"
+    _batch_under_faults(faulty, 1000, target, capsys, workers=8)
 
 
 # ----------------------------------------------------------------------------- load

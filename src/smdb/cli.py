@@ -170,7 +170,8 @@ def cmd_indberet(args: argparse.Namespace) -> int:
 
     data = read_json(args.file)
     client = make_client(args)
-    journal = Journal(args.journal) if args.journal else None
+    target = args.journal or os.environ.get("SMDB_JOURNAL")
+    journal = Journal(target) if target else None
     if not 1 <= args.workers <= 64:
         raise UsageError("--workers skal være mellem 1 og 64")
     reporter = Reporter(client, journal, dry_run=args.dry_run, kun_anmodet_fra=args.kun_nye_fra)
@@ -729,7 +730,11 @@ def _schema(**kw: Any) -> int:
 @cli.command("indberet", help="indberet forløb: hent status, send det manglende i rigtig rækkefølge")
 @click.argument("file")
 @opt("--dry-run", "dry_run", is_flag=True, help="vis planen; send intet")
-@opt("--journal", help="SQLite-journal, der gør kørslen genoptagelig")
+@opt(
+    "--journal",
+    help="journal, der gør kørslen genoptagelig og holder hver borger for én skriver ad gangen: en SQLite-fil "
+    "(processer på denne maskine) eller postgresql://… (flere maskiner); SMDB_JOURNAL",
+)
 @opt(
     "--workers",
     type=int,

@@ -26,6 +26,7 @@ STATUS_TEKST: dict[str, str] = {
     OutcomeStatus.FAILED: "fejlet",
     OutcomeStatus.NOT_ATTEMPTED: "ikke forsøgt",
     OutcomeStatus.OLD_SYSTEM: "hører til det gamle system",
+    OutcomeStatus.BUSY: "optaget af en anden kørsel",
 }
 #: The journal's step and course statuses in words (``smdb journal`` as a table).
 TRIN_STATUS_TEKST: dict[str, str] = {
