@@ -169,12 +169,16 @@ def cmd_indberet(args: argparse.Namespace) -> int:
     from smdb.reporting import BatchInterrupted, Reporter
 
     data = read_json(args.file)
-    client = make_client(args)
+    settings = _settings(args)
+    today = (lambda: args.today) if args.today else date.today
+    client = settings.client(today=today)
+    # many municipalities, each with its own certificate ([smdb.kommuner.KODE]): each course sent with its own
+    kommuner = settings.clients(today=today) if settings.kommuner else None
     target = args.journal or os.environ.get("SMDB_JOURNAL")
     journal = Journal(target) if target else None
     if not 1 <= args.workers <= 64:
         raise UsageError("--workers skal være mellem 1 og 64")
-    reporter = Reporter(client, journal, dry_run=args.dry_run, kun_anmodet_fra=args.kun_nye_fra)
+    reporter = Reporter(client, journal, dry_run=args.dry_run, kun_anmodet_fra=args.kun_nye_fra, kommuner=kommuner)
     try:
         summary = reporter.report_data(data, progress=sys.stderr, workers=args.workers)
     except BatchInterrupted as stopped:  # say what was done before stopping, then stop like any interruption
@@ -445,6 +449,23 @@ def _write_sletteliste(path: str, items: list[dict[str, object]]) -> None:
     write_owner_only(path, buf.getvalue().encode())
 
 
+def _adgang(values: tuple[str, ...] | None) -> dict[str, list[int]] | None:
+    """``--adgang CVR=KODE[,KODE…]`` (repeatable) as CVR -> municipalities; None when not given."""
+    if not values:
+        return None
+    adgang: dict[str, list[int]] = {}
+    for value in values:
+        cvr, _, koder = value.partition("=")
+        try:
+            codes = [int(k) for k in koder.split(",") if k.strip()]
+        except ValueError:
+            codes = []
+        if len(cvr) != 8 or not cvr.isdigit() or not codes:
+            raise UsageError(f"--adgang skal være CVR=KODE[,KODE…], fx 29189900=101,147 (fik {value!r})")
+        adgang.setdefault(cvr, []).extend(codes)
+    return adgang
+
+
 def cmd_sim_serve(args: argparse.Namespace) -> int:
     from cryptography import x509
 
@@ -466,7 +487,9 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
         store = Store(args.db)
     except OSError as exc:
         raise UsageError(f"--db {args.db} kan ikke åbnes: {os_fejl(exc)}") from None
-    app = Simulator(store, trusted=trusted, require_signature=not args.allow_unsigned, auth=args.auth)
+    app = Simulator(
+        store, trusted=trusted, require_signature=not args.allow_unsigned, auth=args.auth, adgang=_adgang(args.adgang)
+    )
     try:
         server = SimServer(app, host=args.host, port=args.port, latency_ms=args.latency, jitter_ms=args.jitter)
     except OSError as exc:
@@ -902,6 +925,11 @@ def _sim() -> None:
 @opt("--sts-cert-out", "sts_cert_out", help="--auth sts: skriv den simulerede STS' certifikat (PEM) hertil")
 @opt("--latency", type=float, default=0.0, help="millisekunder lagt til hvert kald, som hos DST")
 @opt("--jitter", type=float, default=0.0, help="op til så mange millisekunder mere, tilfældigt")
+@opt(
+    "--adgang",
+    multiple=True,
+    help="CVR=KODE[,KODE…]: organisationen må kun læse og skrive disse kommuner (kan gentages); standard: alle",
+)
 @opt(
     "--auth",
     type=click.Choice(["certificate", "sts"]),

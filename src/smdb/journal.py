@@ -280,11 +280,23 @@ class Journal:
                 (course_key, chash, status, self._now(), cpr_masked, reason),
             )
 
-    def _plan_cipher(self) -> AESGCM:
-        """Plans hold full CPR numbers (the re-registration needs them), so they are encrypted with a key derived
-        from the journal key: like the course keys, the journal file alone does not reveal them."""
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"smdb-journal-plans").derive(self._key)
+    def cipher(self, purpose: bytes) -> AESGCM:
+        """Plans and queued courses hold full CPR numbers, so they are encrypted with a key derived from the journal
+        key for ``purpose``: like the course keys, the journal file or database alone does not reveal them."""
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(self._key)
         return AESGCM(derived)
+
+    def _plan_cipher(self) -> AESGCM:
+        return self.cipher(b"smdb-journal-plans")
+
+    @property
+    def db(self) -> JournalDb:
+        """The journal's database (for the outbox kept in it, :mod:`smdb.udbakke`)."""
+        return self._db
+
+    def keyed(self, text: str) -> str:
+        """A keyed digest of ``text`` (a case system's own course id, say): stable, meaningless without the key."""
+        return hmac.new(self._key, f"noegle|{text}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def save_plan(self, name: str, data: dict[str, Any]) -> None:
         """Keep ``data`` (a systemskifte plan) under ``name``; an earlier plan of that name is replaced."""

@@ -40,6 +40,22 @@ CREATE TABLE IF NOT EXISTS courses (
     cpr_masked TEXT,
     reason TEXT
 );
+CREATE TABLE IF NOT EXISTS outbox (
+    course_key TEXT PRIMARY KEY,
+    kommunekode INTEGER NOT NULL,
+    cpr_masked TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    nonce BLOB NOT NULL,
+    data BLOB NOT NULL,
+    state TEXT NOT NULL,
+    enqueued_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_try_at TEXT NOT NULL,
+    reason TEXT,
+    done_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, next_try_at);
 CREATE TABLE IF NOT EXISTS plans (
     name TEXT PRIMARY KEY,
     created_at TEXT NOT NULL,
@@ -49,7 +65,7 @@ CREATE TABLE IF NOT EXISTS plans (
 """
 #: Tables every journal has, and those added later (a journal written before them is still a journal).
 TABLES = {"meta", "steps", "courses"}
-LATER_TABLES = frozenset({"plans"})
+LATER_TABLES = frozenset({"plans", "outbox"})
 
 #: File systems on which SQLite's locking (and so the journal's and the citizen locks') is not reliable.
 NETWORK_FILESYSTEMS = frozenset(

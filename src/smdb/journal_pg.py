@@ -57,6 +57,24 @@ MIGRATIONS: tuple[str, ...] = (
         data BYTEA NOT NULL
     );
     """,
+    f"""
+    CREATE TABLE IF NOT EXISTS {SCHEMA_NAME}.outbox (
+        course_key TEXT PRIMARY KEY,
+        kommunekode INTEGER NOT NULL,
+        cpr_masked TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        nonce BYTEA NOT NULL,
+        data BYTEA NOT NULL,
+        state TEXT NOT NULL,
+        enqueued_at TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_try_at TEXT NOT NULL,
+        reason TEXT,
+        done_at TEXT
+    );
+    CREATE INDEX IF NOT EXISTS outbox_state ON {SCHEMA_NAME}.outbox (state, next_try_at);
+    """,
 )
 #: The advisory lock (transaction scope) under which one process creates or migrates the schema.
 _MIGRATION_LOCK = 0x5_3D_B0_00_01

@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -414,8 +414,13 @@ class Reporter:
         municipality_threshold: int = MUNICIPALITY_THRESHOLD,
         kun_anmodet_fra: date | None = None,
         lock_timeout: float = LOCK_TIMEOUT,
+        kommuner: Mapping[int, SmdbClient] | None = None,
     ) -> None:
-        self.client = client
+        self._default = client
+        #: One client per municipality, each with that municipality's own certificate: a course is only ever sent
+        #: with its own municipality's (a municipality missing here is refused locally). None: ``client`` for all.
+        self.kommuner = dict(kommuner) if kommuner is not None else None
+        self._current = threading.local()
         #: Seconds to wait for a citizen another writer holds before leaving it for the next run (``busy``).
         self.lock_timeout = lock_timeout
         #: Mellemløsning (DST's systemskifte guide): only courses anmodet from this date are this system's to
@@ -431,6 +436,15 @@ class Reporter:
         self._municipal: dict[int, dict[str, list[Kontaktforloeb]]] = {}
         self._written: set[str] = set()
         self._lock = threading.Lock()
+
+    @property
+    def client(self) -> SmdbClient:
+        """The client of the course being reported on this thread (its municipality's), else the default one."""
+        current: SmdbClient | None = getattr(self._current, "client", None)
+        return current if current is not None else self._default
+
+    def _clients(self) -> list[SmdbClient]:
+        return [self._default, *(c for c in (self.kommuner or {}).values() if c is not self._default)]
 
     def _state(
         self, f: Kontaktforloeb, fresh: bool = False
@@ -477,6 +491,21 @@ class Reporter:
                 reason=f"mellemløsning: forløbet er anmodet {forloeb.anmodningsdato}, før det nye system blev taget i "
                 f"brug ({self.kun_anmodet_fra}); det vedligeholdes og afsluttes i SMDB-web",
             )
+        if self.kommuner is not None and forloeb.kommunekode not in self.kommuner:
+            return Outcome(
+                index,
+                masked,
+                OutcomeStatus.REFUSED,
+                reason=f"kommune {forloeb.kommunekode} har intet certifikat i konfigurationen "
+                f"([smdb.kommuner.{forloeb.kommunekode}]); intet er sendt",
+            )
+        self._current.client = self.kommuner[forloeb.kommunekode] if self.kommuner is not None else self._default
+        try:
+            return self._report_held(forloeb, index, masked)
+        finally:
+            self._current.client = None
+
+    def _report_held(self, forloeb: Kontaktforloeb, index: int | None, masked: str) -> Outcome:
         if self.dry_run:
             return self._report(forloeb, index, masked, Held())
         with self.journal.hold(str(forloeb.cpr), forloeb.kommunekode, self.lock_timeout) as held:
@@ -712,14 +741,17 @@ class Reporter:
         for kommune, n in per_kommune.items():
             if not self.municipality_threshold or n < self.municipality_threshold:
                 continue
-            self._municipal[kommune] = self.client.hent_kommunens_forloeb(kommune)
+            if self.kommuner is not None and kommune not in self.kommuner:
+                continue  # its courses are refused one by one, nothing is fetched with another's certificate
+            client = self.kommuner[kommune] if self.kommuner is not None else self._default
+            self._municipal[kommune] = client.hent_kommunens_forloeb(kommune)
 
     def _batch(
         self, items: list[Kontaktforloeb | Outcome], progress: ProgressCallback | TextIO | None, workers: int = 1
     ) -> Summary:
         if workers < 1:
             raise ConfigurationError("workers skal være mindst 1")
-        calls_before = self.client.call_counts()
+        calls_before = self._call_counts()
         results: list[Outcome | None] = [item if isinstance(item, Outcome) else None for item in items]
         courses = {i: item for i, item in enumerate(items) if isinstance(item, Kontaktforloeb)}
         notify = _progress_callback(progress)
@@ -783,8 +815,14 @@ class Reporter:
                 notify.close()
         return self._summary(results, calls_before)
 
+    def _call_counts(self) -> dict[str, int]:
+        counts: collections.Counter[str] = collections.Counter()
+        for client in self._clients():
+            counts.update(client.call_counts())
+        return dict(counts)
+
     def _summary(self, results: list[Outcome | None], calls_before: dict[str, int]) -> Summary:
-        after = self.client.call_counts()
+        after = self._call_counts()
         calls = {op: n - calls_before.get(op, 0) for op, n in after.items() if n - calls_before.get(op, 0)}
         return Summary([o for o in results if o is not None], calls)
 

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -84,6 +84,16 @@ class _TomlTable(PydanticBaseSettingsSource):
         return table
 
 
+class KommuneCertifikat(BaseModel):
+    """One municipality's own certificate (``[smdb.kommuner.KODE]``); its password only from
+    ``SMDB_CERT_PASSWORD_KODE``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cert: Path
+    key: Path | None = None
+
+
 class SmdbSettings(BaseSettings):
     """Everything needed to talk to SMDB; each field is also ``SMDB_<NAME>`` and a key of the config file."""
 
@@ -110,6 +120,8 @@ class SmdbSettings(BaseSettings):
     deadline: float = Field(default=120.0, gt=0, le=3600)
     strict: bool = False
     allow_insecure_http: bool = False
+    #: Many municipalities, each with its own certificate: kommunekode -> its certificate (config file only).
+    kommuner: dict[int, KommuneCertifikat] = Field(default_factory=dict)
     #: Refuse signed answers without a SignatureConfirmation of their request (docs/security.md).
     require_signature_confirmation: bool = False
     #: Seconds a signed answer's Created may lie before its request (clock difference); an older one is a replay.
@@ -141,6 +153,31 @@ class SmdbSettings(BaseSettings):
             raise ConfigurationError(_danish(exc)) from None
         return settings
 
+    def certificates(self) -> dict[int | None, Path]:
+        """Every configured certificate file: the organisation's (key None) and each municipality's."""
+        found: dict[int | None, Path] = {kode: k.cert for kode, k in sorted(self.kommuner.items())}
+        if self.cert is not None:
+            found = {None: self.cert, **found}
+        return found
+
+    def clients(self, *, today: Callable[[], date] = date.today, **overrides: Any) -> dict[int, SmdbClient]:
+        """One client per municipality of ``[smdb.kommuner.KODE]``, each signing with that municipality's own
+        certificate (its password from ``SMDB_CERT_PASSWORD_KODE``); every other setting as :meth:`client`."""
+        from smdb import auth as auth_files
+        from smdb.errors import CertificateError
+
+        out: dict[int, SmdbClient] = {}
+        for kode, k in sorted(self.kommuner.items()):
+            variable = f"SMDB_CERT_PASSWORD_{kode}"
+            password = os.environ.get(variable)
+            try:
+                creds = auth_files.load(k.cert, password, k.key)
+                creds.check_validity()
+            except CertificateError as exc:
+                raise ConfigurationError(f"[smdb.kommuner.{kode}]: {exc} (adgangskoden fra {variable})") from None
+            out[kode] = self.client(today=today, credentials=creds, **overrides)
+        return out
+
     def client(self, *, today: Callable[[], date] = date.today, **overrides: Any) -> SmdbClient:
         """An :class:`~smdb.client.SmdbClient` for these settings (certificates loaded and checked); ``overrides``
         go to the client as they are (``clock``, ``session``, …)."""
@@ -153,14 +190,18 @@ class SmdbSettings(BaseSettings):
 
         if self.env == "local" and not self.endpoint:
             raise ConfigurationError("--env local kræver --endpoint (eller SMDB_ENDPOINT), fx http://127.0.0.1:8765")
-        creds = None
-        if self.cert is not None:
+        creds = overrides.pop("credentials", None)
+        if creds is not None:
+            pass
+        elif self.cert is not None:
             password = self.cert_password.get_secret_value() if self.cert_password else None
             try:
                 creds = auth_files.load(self.cert, password, self.key)
                 creds.check_validity()
             except CertificateError as exc:
                 raise ConfigurationError(str(exc)) from None
+        elif self.env != "local" and self.kommuner:
+            creds = self.clients(today=today, **overrides)[min(self.kommuner)].credentials
         elif self.env != "local":
             raise ConfigurationError("angiv organisationens certifikat med --cert eller SMDB_CERT")
         server_certs = _certificates(self.server_cert, "DST's certifikat") if self.server_cert else []

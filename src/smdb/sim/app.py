@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -151,6 +152,15 @@ class Caller:
     subject: str
     certificate: x509.Certificate | None
 
+    @property
+    def cvr(self) -> str | None:
+        """The organisation's CVR number from the certificate's serialNumber (``CVR:…-FID:…``)."""
+        if self.certificate is None:
+            return None
+        serials = self.certificate.subject.get_attributes_for_oid(x509.oid.NameOID.SERIAL_NUMBER)
+        m = re.search(r"CVR:(\d{8})", str(serials[0].value)) if serials else None
+        return m.group(1) if m else None
+
 
 def _rule_fault(violations: list[Violation]) -> SimFault:
     msg = " | ".join(v.tekst() for v in violations)
@@ -203,6 +213,7 @@ class Simulator:
         seed: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
         signature_confirmation: bool = True,
+        adgang: Mapping[str, Iterable[int]] | None = None,
     ) -> None:
         if auth not in ("certificate", "sts"):
             raise ValueError("auth skal være 'certificate' eller 'sts'")
@@ -217,6 +228,12 @@ class Simulator:
         #: Answer authenticated requests with a WS-Security 1.1 SignatureConfirmation (WCF's
         #: requireSignatureConfirmation); off: a service that binds answers only by RelatesTo (STS mode) or not at all.
         self.signature_confirmation = signature_confirmation
+        #: Who may see what (an assumption about DST, docs/service-contract.md): CVR -> the municipalities its
+        #: certificates may read and write. None: every authenticated caller may reach every municipality.
+        self.adgang: dict[str, frozenset[int]] | None = (
+            None if adgang is None else {cvr: frozenset(int(k) for k in koder) for cvr, koder in adgang.items()}
+        )
+        self._local = threading.local()
         self.store = store or Store()
         self.trusted = list(trusted)
         self.require_signature = require_signature
@@ -312,12 +329,13 @@ class Simulator:
             if self.auth == "sts":  # WS-Addressing (OIO-IDWS): every answer, faults too, RelatesTo the request
                 reply.message_id = envelope.findtext(f"{{{soap}}}Header/{{{WSA_NS}}}MessageID")
             caller = self._authenticate(envelope)
+            self._local.caller = caller
             # WS-Security 1.1 (WCF's requireSignatureConfirmation): the answer to an authenticated request confirms
             # its signature, so the client can tell its own answer from any other DST signed
             reply.confirm = signature_value(envelope) if self.signature_confirmation else None
             args = self._arguments(envelope, op)
             form = _HENT_FORMS.get(op.name)
-            result = self._hent_form(form, args) if form else getattr(self, f"_op_{op.name}")(args, caller)
+            result = self._hent_form(form, args, caller) if form else getattr(self, f"_op_{op.name}")(args, caller)
         except SimFault as fault:
             log.info("%s -> fault %s", op.name if op else action, fault.code)
             return self._fault(start_response, fault, soap, reply)
@@ -481,17 +499,13 @@ class Simulator:
         raise SimFault("THROW", "Throw: testfejl som bestilt", client=False)
 
     def _op_WhoAmI(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        org = cvr = None
+        org = None
         expires = None
         if caller.certificate is not None:
-            subject = caller.certificate.subject
-            orgs = subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)
-            serials = subject.get_attributes_for_oid(x509.oid.NameOID.SERIAL_NUMBER)
+            orgs = caller.certificate.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)
             org = str(orgs[0].value) if orgs else None
-            m = re.search(r"CVR:(\d{8})", str(serials[0].value)) if serials else None
-            cvr = m.group(1) if m else None
             expires = caller.certificate.not_valid_after_utc
-        return {"Subject": caller.subject, "Organisation": org, "Cvr": cvr, "CertifikatUdloeber": expires}
+        return {"Subject": caller.subject, "Organisation": org, "Cvr": caller.cvr, "CertifikatUdloeber": expires}
 
     # ------------------------------------------------------------------ HentData
     @staticmethod
@@ -516,7 +530,14 @@ class Simulator:
                 out[child.wire_name] = self._record_out(child, rows[0])
         return out
 
-    def _hent_form(self, spec: FormSpec, args: dict[str, Any]) -> dict[str, Any]:
+    def _may(self, caller: Caller | None, kommune: int | None) -> bool:
+        """May ``caller`` see or write the municipality's records (``adgang``)?"""
+        if self.adgang is None:
+            return True
+        allowed = self.adgang.get(caller.cvr or "", frozenset()) if caller is not None else frozenset()
+        return kommune is not None and kommune in allowed
+
+    def _hent_form(self, spec: FormSpec, args: dict[str, Any], caller: Caller | None = None) -> dict[str, Any]:
         """Every Hent of a form, driven by the table: CPR, KommuneKode and the ids of the search (the form's own
         id, its parent's, or another reference the record carries)."""
         s = self._s(args)
@@ -525,7 +546,7 @@ class Simulator:
             value = s.get(id_element(form))
             if value is not None:
                 where["id" if form is spec.form else _COLUMN[form]] = value
-        rows = self.store.find(spec.store_kind, **where)
+        rows = [r for r in self.store.find(spec.store_kind, **where) if self._may(caller, r.kommune)]
         return {spec.wire_name: [self._record_out(spec, r) for r in rows]}
 
     def _op_HentAlleTilbud(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -590,7 +611,15 @@ class Simulator:
 
     # ------------------------------------------------------------------ IndsaetData: myndighed
     def _save(self, kind: str, record: Any, **cols: Any) -> int:
-        """Update the stored record with the record's SMDB id, or insert it: the webservice never deletes (§5.1)."""
+        """Update the stored record with the record's SMDB id, or insert it: the webservice never deletes (§5.1).
+        Only in a municipality the caller may write to (``adgang``)."""
+        if self.adgang is not None:
+            existing = self.store.get(record.smdb_id, kind) if record.smdb_id is not None else None
+            kommuner = {existing.kommune if existing is not None else None, cols.get("kommune")} - {None} or {None}
+            caller = getattr(self._local, "caller", None)
+            for kommune in kommuner:
+                if not self._may(caller, kommune):
+                    raise SimFault("SIKKERHED", f"Certifikatet har ikke adgang til kommune {kommune}")
         if record.smdb_id is not None:
             self.store.update(record.smdb_id, self._stored(record))
             return int(record.smdb_id)
@@ -734,7 +763,7 @@ class Simulator:
             before = self._indskrivningsforloeb(row)
             ydelser = [x for x in before.ydelser if y.smdb_id is None or x.smdb_id != y.smdb_id] + [y]
             self._check_inds(before.model_copy(update={"ydelser": ydelser}), before, [])
-            return self._result(self._save("YDEL", y, cpr=row.cpr, indskrivning_id=row.id))
+            return self._result(self._save("YDEL", y, cpr=row.cpr, kommune=row.kommune, indskrivning_id=row.id))
 
     def _op_AfslutIndskrivning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         data = args["Udskrivning"]
@@ -745,7 +774,7 @@ class Simulator:
             if before.udskrivning is not None and u.smdb_id is None:
                 raise _refuse(rr.EN_UDSKRIVNING, "Indskrivningen er allerede udskrevet")
             self._check_inds(before.model_copy(update={"udskrivning": u}), before, [])
-            return self._result(self._save("UDSK", u, cpr=row.cpr, indskrivning_id=row.id))
+            return self._result(self._save("UDSK", u, cpr=row.cpr, kommune=row.kommune, indskrivning_id=row.id))
 
     def _op_IndsaetAsi(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         asi = args["Asi"]

@@ -21,7 +21,14 @@ def smdb_today() -> date:
 
 
 @pytest.fixture
-def smdb_sim(smdb_today: date) -> Iterator[Any]:
+def smdb_adgang() -> dict[str, list[int]] | None:
+    """Override to restrict who may see what: CVR -> the municipalities it may read and write (``--adgang``);
+    None (the default) lets the test certificate reach every municipality."""
+    return None
+
+
+@pytest.fixture
+def smdb_sim(smdb_today: date, smdb_adgang: dict[str, list[int]] | None) -> Iterator[Any]:
     from smdb.auth import testcert
     from smdb.sim import SimServer, Simulator
 
@@ -30,6 +37,7 @@ def smdb_sim(smdb_today: date) -> Iterator[Any]:
         trusted=[creds.certificate],
         server_credentials=testcert.generate("Danmarks Statistik SMDB-simulator", "10103940"),
         today=lambda: smdb_today,
+        adgang=smdb_adgang,
     )
     with SimServer(app, client_credentials=creds) as server:
         yield server
