@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -186,6 +186,97 @@ def cmd_indberet(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt from None
     print_summary(summary, args.format)
     return EXIT_OK if summary.ok else EXIT_VIOLATIONS
+
+
+def _journal_target(args: argparse.Namespace) -> str:
+    target: str | None = getattr(args, "journal", None) or os.environ.get("SMDB_JOURNAL")
+    if not target:
+        raise UsageError("angiv journalen, udbakken ligger i: --journal FIL|postgresql://… eller SMDB_JOURNAL")
+    return target
+
+
+def cmd_udbakke_tilfoej(args: argparse.Namespace) -> int:
+    from smdb.journal import Journal
+    from smdb.models import Kontaktforloeb
+    from smdb.rules import parse
+    from smdb.udbakke import Udbakke
+
+    data = read_json(args.file)
+    items = data if isinstance(data, list) else [data]
+    courses = []
+    for i, item in enumerate(items):
+        course, errors = parse(item, i)
+        if not isinstance(course, Kontaktforloeb) or errors:
+            first = errors[0].tekst() if errors else "er ikke et kontaktforløb"
+            raise UsageError(f"forløb {i} i {args.file}: {first}; intet er lagt i udbakken")
+        courses.append(course)
+    journal = Journal(_journal_target(args))
+    try:
+        n = Udbakke(journal).tilfoej_mange(courses)
+    finally:
+        journal.close()
+    print(f"{n} forløb lagt i udbakken (en ældre ventende udgave af samme forløb er erstattet)")
+    return EXIT_OK
+
+
+def cmd_udbakke_koer(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from smdb.journal import Journal
+    from smdb.reporting import Reporter
+    from smdb.udbakke import Arbejder, Udbakke
+
+    if not 1 <= args.workers <= 64:
+        raise UsageError("--workers skal være mellem 1 og 64")
+    settings = _settings(args)
+    today = (lambda: args.today) if args.today else date.today
+    client = settings.client(today=today)
+    kommuner = settings.clients(today=today) if settings.kommuner else None
+    journal = Journal(_journal_target(args))
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        reporter = Reporter(client, journal, kommuner=kommuner)
+        arbejder = Arbejder(Udbakke(journal), reporter, workers=args.workers, til_tom=args.til_tom, stop=stop)
+        outcomes = arbejder.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        journal.close()
+    done = sum(1 for o in outcomes if o.status.value in ("sent", "already", "old_system"))
+    print(f"udbakken: {len(outcomes)} forløb behandlet, {done} sendt eller allerede indberettet", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from smdb.settings import SmdbSettings
+    from smdb.status import status
+
+    settings: SmdbSettings = _settings(args)
+    certificates: dict[int | None, tuple[Path, str | None, Path | None]] = {}
+    if settings.cert is not None:
+        password = settings.cert_password.get_secret_value() if settings.cert_password else None
+        certificates[None] = (settings.cert, password, settings.key)
+    for kode, k in sorted(settings.kommuner.items()):
+        certificates[kode] = (k.cert, os.environ.get(f"SMDB_CERT_PASSWORD_{kode}"), k.key)
+    target = getattr(args, "journal", None) or os.environ.get("SMDB_JOURNAL")
+    now = args.nu if args.nu else datetime.now(UTC)
+    if args.maks_alder <= 0:
+        raise UsageError("--maks-alder skal være et positivt antal minutter")
+    try:
+        result = status(target, certificates, now, timedelta(minutes=args.maks_alder))
+    except NotAJournal as exc:
+        raise UsageError(str(exc)) from None
+    if args.format == "json":
+        print(result.json())
+    elif args.format == "prometheus":
+        sys.stdout.write(result.prometheus())
+    else:
+        print(result.text())
+    return EXIT_VIOLATIONS if result.opmaerksomhed else EXIT_OK
 
 
 def cmd_journal(args: argparse.Namespace) -> int:
@@ -368,7 +459,6 @@ def _kommune(args: argparse.Namespace) -> int:
 
 def cmd_systemskifte(args: argparse.Namespace) -> int:
     """Plan (and with --apply carry out) a systemskifte; see docs/systemskifte.md for the walk-through."""
-    from datetime import timedelta
 
     from smdb.journal import Journal
     from smdb.output import print_summary
@@ -907,6 +997,46 @@ def _contract() -> None:
 @_HJAELP
 def _contract_diff(**kw: Any) -> int:
     return _run(cmd_contract_diff, **kw)
+
+
+_JOURNAL_OPT = opt(
+    "--journal",
+    help="journalen, udbakken ligger i: en SQLite-fil eller postgresql://… (SMDB_JOURNAL)",
+)
+
+
+@cli.group("udbakke", help="løbende indberetning: læg forløb i udbakken, og lad en arbejder tømme den")
+@_HJAELP
+def _udbakke() -> None:
+    """The outbox commands."""
+
+
+@_udbakke.command("tilfoej", help="læg den nyeste udgave af forløb (JSON: et forløb eller en liste) i udbakken")
+@click.argument("file")
+@_JOURNAL_OPT
+@_with_global
+def _udbakke_tilfoej(**kw: Any) -> int:
+    return _run(cmd_udbakke_tilfoej, **kw)
+
+
+@_udbakke.command("koer", help="tøm udbakken løbende (SIGTERM/Ctrl-C: færdiggør forløb under behandling, exit 0)")
+@_JOURNAL_OPT
+@opt("--workers", type=int, default=4, help="forløb behandlet samtidig (1-64)")
+@opt("--til-tom", "til_tom", is_flag=True, help="stop, når udbakken er tom (cron og test)")
+@opt("--today", type=DATO, help="dags dato for reglerne (YYYY-MM-DD); standard: i dag")
+@_with_global
+def _udbakke_koer(**kw: Any) -> int:
+    return _run(cmd_udbakke_koer, **kw)
+
+
+@cli.command("status", help="hvad der skal holdes øje med: udbakke, parkerede forløb, certifikater (exit 1: se efter)")
+@_JOURNAL_OPT
+@opt("--format", type=click.Choice(["text", "json", "prometheus"]), default="text", help="uddataformat")
+@opt("--maks-alder", "maks_alder", type=float, default=60.0, help="minutter den ældste ikke-sendte ændring må være")
+@opt("--nu", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z"]), help="tidspunktet at måle fra (test); standard: nu")
+@_with_global
+def _status(**kw: Any) -> int:
+    return _run(cmd_status, **kw)
 
 
 @cli.group("sim", help="den indlejrede SMDB-simulator")

@@ -212,13 +212,14 @@ def check_is_journal(path: Path) -> None:
         raise NotAJournal(str(exc)) from None
 
 
-def read_only(target: str | Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+def read_only(target: str | Path, sql: str, params: Sequence[Any] = (), table: str = "steps") -> list[tuple[Any, ...]]:
     """``sql`` on the journal at ``target`` opened read-only: looking at a journal (last night's failures, say) must
-    never create or change one, nor touch a database that is something else."""
+    never create or change one, nor touch a database that is something else. A journal written before ``table``
+    existed has no rows of it."""
     if is_url(target):
         from smdb.journal_pg import read_only as pg_read_only
 
-        return pg_read_only(str(target), sql, params)
+        return pg_read_only(str(target), sql, params, table)
     path = Path(target)
     if not path.is_file():
         raise NotAJournal(f"{path}: filen findes ikke")
@@ -226,6 +227,9 @@ def read_only(target: str | Path, sql: str, params: Sequence[Any] = ()) -> list[
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
+            known = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if table not in known:
+                return []
             if "cpr_masked" in sql and "FROM courses" in sql:
                 columns = {r[1] for r in db.execute("PRAGMA table_info(courses)")}
                 if "cpr_masked" not in columns:  # written before courses carried it: nothing to show

@@ -229,13 +229,16 @@ class PgLocks(CitizenLocks):
             self._conn.close()
 
 
-def read_only(url: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+def read_only(url: str, sql: str, params: Sequence[Any] = (), table: str = "steps") -> list[tuple[Any, ...]]:
     """``sql`` on the PostgreSQL journal, in a read-only session (nothing is created or changed)."""
     conn = connect(url, read_only=True)
     try:
         exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA_NAME}.steps",)).fetchone()
         if not exists or exists[0] is None:
             raise NotAJournal(f"{shown(url)}: der er ingen smdb-journal i databasen (skemaet {SCHEMA_NAME})")
+        wanted = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA_NAME}.{table}",)).fetchone()
+        if not wanted or wanted[0] is None:
+            return []
         return [tuple(r) for r in conn.execute(sql.replace("?", "%s"), tuple(params)).fetchall()]
     finally:
         conn.close()

@@ -335,7 +335,7 @@ class Simulator:
             reply.confirm = signature_value(envelope) if self.signature_confirmation else None
             args = self._arguments(envelope, op)
             form = _HENT_FORMS.get(op.name)
-            result = self._hent_form(form, args, caller) if form else getattr(self, f"_op_{op.name}")(args, caller)
+            result = self._hent_form(form, args) if form else getattr(self, f"_op_{op.name}")(args, caller)
         except SimFault as fault:
             log.info("%s -> fault %s", op.name if op else action, fault.code)
             return self._fault(start_response, fault, soap, reply)
@@ -537,7 +537,7 @@ class Simulator:
         allowed = self.adgang.get(caller.cvr or "", frozenset()) if caller is not None else frozenset()
         return kommune is not None and kommune in allowed
 
-    def _hent_form(self, spec: FormSpec, args: dict[str, Any], caller: Caller | None = None) -> dict[str, Any]:
+    def _hent_form(self, spec: FormSpec, args: dict[str, Any]) -> dict[str, Any]:
         """Every Hent of a form, driven by the table: CPR, KommuneKode and the ids of the search (the form's own
         id, its parent's, or another reference the record carries)."""
         s = self._s(args)
@@ -546,6 +546,7 @@ class Simulator:
             value = s.get(id_element(form))
             if value is not None:
                 where["id" if form is spec.form else _COLUMN[form]] = value
+        caller = getattr(self._local, "caller", None)
         rows = [r for r in self.store.find(spec.store_kind, **where) if self._may(caller, r.kommune)]
         return {spec.wire_name: [self._record_out(spec, r) for r in rows]}
 
