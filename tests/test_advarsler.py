@@ -31,9 +31,36 @@ def late(days: int, aarsag: str | None = None) -> dict[str, Any]:
 
 
 #: code -> (data that raises it, data nearby that does not)
-CASES: dict[str, tuple[Callable[[], dict[str, Any]], list[Callable[[], dict[str, Any]]]]] = {
+def two(second_anmodet: date, first_closed: date | None = date(2024, 6, 1)) -> list[dict[str, Any]]:
+    """Two courses of one citizen in one municipality: the first from 2024-03-01 (closed at ``first_closed``),
+    the second anmodet ``second_anmodet`` and still open."""
+    first = ex.kontaktforloeb(anmodningsdato=date(2024, 3, 1), afsluttet_efter_dage=None)
+    if first_closed is not None:
+        first["AFSL"] = {
+            "BehandlingAfsluttetDato": first_closed,
+            "BehandlingAfsluttetStatusKode": "03",
+            "BehandlingAfsluttetAarsagKode": "01",
+        }
+        for t in first["TILB"]:
+            t["TilbudTilknyttetBehandlingSlutDato"] = first_closed
+    second = ex.kontaktforloeb(anmodningsdato=second_anmodet, afsluttet_efter_dage=None)
+    return [first, second]
+
+
+#: code -> (data that raises it, data nearby that does not); a list is a file of several courses
+CASES: dict[str, tuple[Callable[[], Any], list[Callable[[], Any]]]] = {
     "garanti_aarsag_ubesvaret": (lambda: late(20), [lambda: late(14), lambda: late(20, "01")]),
+    "overlappende_forloeb": (
+        lambda: two(date(2024, 5, 1)),  # anmodet while the first was still active
+        [lambda: two(date(2024, 6, 1)), lambda: two(date(2024, 7, 1))],  # the day it ended, or after
+    ),
 }
+
+
+def _courses(data: Any) -> Any:
+    if isinstance(data, list):
+        return [Kontaktforloeb.model_validate(d) for d in data]
+    return Kontaktforloeb.model_validate(data)
 
 
 def test_every_warning_has_a_case() -> None:
@@ -43,11 +70,11 @@ def test_every_warning_has_a_case() -> None:
 @pytest.mark.parametrize("code", sorted(CASES))
 def test_warning_is_raised_and_is_not_a_violation(code: str) -> None:
     raising, quiet = CASES[code]
-    course = Kontaktforloeb.model_validate(raising())
+    course = _courses(raising())
     assert validate(course, TODAY) == []  # valid data: a warning never blocks
     assert [w.code for w in advarsler(course, TODAY)] == [code]
     for data in quiet:
-        assert advarsler(Kontaktforloeb.model_validate(data()), TODAY) == []
+        assert advarsler(_courses(data()), TODAY) == []
 
 
 def test_warnings_keep_the_file_indices_and_the_cli_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

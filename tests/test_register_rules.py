@@ -89,7 +89,19 @@ def _unknown_country(c: SmdbClient) -> None:
     c.indsaet_ivaerksaettelse(f.model_copy(update={"ivaerksaettelse": iv}), validate_first=False)
 
 
+def _two_active_at_once(c: SmdbClient) -> None:
+    """A closed course, then a new anmodning dated inside its period (the local warning says so; SMDB refuses)."""
+    from tests.test_advarsler import two
+
+    first, second = (Kontaktforloeb.model_validate(d) for d in two(date(2024, 5, 1)))
+    r = c.indsaet_ivaerksaettelse(first, validate_first=False)
+    assert first.afslutning is not None and r.anmodning_id is not None
+    c.afslut_behandling(first.afslutning, r.anmodning_id, validate_first=False)
+    c.indsaet_ivaerksaettelse(second, validate_first=False)
+
+
 CASES: dict[str, Callable[[SmdbClient], None]] = {
+    "en_aktiv_ad_gangen": _two_active_at_once,
     "tilbud_findes": _unknown_tilbud,
     "land_findes": _unknown_country,
     "id_findes": _unknown_id,

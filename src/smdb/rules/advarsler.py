@@ -15,6 +15,7 @@ from datetime import date
 from smdb.models import Indskrivningsforloeb, Kontaktforloeb
 from smdb.rules._core import Regel, Violation
 from smdb.rules.ivaer import FRIST
+from smdb.rules.register import perioder_overlapper
 
 ADVARSLER: dict[str, Regel] = {}
 _TJEK: list[Callable[[Kontaktforloeb, date], list[Violation]]] = []
@@ -50,6 +51,33 @@ def _garanti(f: Kontaktforloeb, today: date) -> list[Violation]:
 _TJEK.append(_garanti)
 
 
+OVERLAPPENDE = advarsel(
+    "overlappende_forloeb",
+    "6.1.2",
+    ["2-ANM", "1-AFSL"],
+    "To forløb for samme borger i samme kommune har overlappende perioder (fra anmodning til afslutning), så de "
+    "ville være aktive på samme tid; SMDB afviser det (kun ét aktivt kontaktforløb ad gangen).",
+)
+
+
+def _overlappende(items: list[tuple[int, Kontaktforloeb]]) -> list[Violation]:
+    """Courses of one citizen in one municipality whose periods overlap, at least one of them closed (two open
+    ones are a violation already: §6.1.2). Raised for the later of the two (by its index in the sequence)."""
+    out = []
+    for n, (i, a) in enumerate(items):
+        for j, b in items[:n]:
+            if (str(a.cpr), a.kommunekode) != (str(b.cpr), b.kommunekode) or a.anmodningsdato == b.anmodningsdato:
+                continue  # another citizen, or the same course twice (a course is its anmodningsdato)
+            a_slut = a.afslutning.afsluttet_dato if a.afslutning is not None else None
+            b_slut = b.afslutning.afsluttet_dato if b.afslutning is not None else None
+            if (a_slut is None and b_slut is None) or not perioder_overlapper(
+                a.anmodningsdato, a_slut, b.anmodningsdato, b_slut
+            ):
+                continue
+            out.append(replace(OVERLAPPENDE.brud(f"forløb {j} og {i}: {OVERLAPPENDE.beskrivelse}"), forloeb=i))
+    return out
+
+
 def advarsler(
     forloeb: Kontaktforloeb | Indskrivningsforloeb | Sequence[Kontaktforloeb | Indskrivningsforloeb],
     today: date | None = None,
@@ -63,4 +91,6 @@ def advarsler(
             continue
         for check in _TJEK:
             out.extend(w if single else replace(w, forloeb=i) for w in check(f, today or date.today()))
+    if not single:
+        out.extend(_overlappende([(i, f) for i, f in enumerate(items) if isinstance(f, Kontaktforloeb)]))
     return out

@@ -11,6 +11,7 @@ with its section and its fault code, so that the simulator raises them by name (
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 FORRETNINGSREGEL = "FORRETNINGSREGEL"
 REFERENCE = "REFERENCE"
@@ -84,3 +85,16 @@ LAND_FINDES = register_regel(
     REFERENCE,
     "[10-IVÆR] PersonStatsborgerskabKode skal være en landekode fra HentLandeliste eller 99 (Uoplyst).",
 )
+EN_AKTIV_AD_GANGEN = register_regel(
+    "en_aktiv_ad_gangen",
+    "6.1.2",
+    FORRETNINGSREGEL,
+    "Kommunen må kun have ét aktivt kontaktforløb for borgeren ad gangen: et forløbs periode (fra anmodning til "
+    "afslutning) må ikke overlappe et andet forløbs for samme borger i samme kommune.",
+)
+
+
+def perioder_overlapper(a_start: date, a_slut: date | None, b_start: date, b_slut: date | None) -> bool:
+    """Do two courses' periods overlap? Each runs from its anmodning to its afslutning (open: for ever); a course
+    anmodet on the day another ends follows it, it does not overlap it."""
+    return (b_slut is None or a_start < b_slut) and (a_slut is None or b_start < a_slut)

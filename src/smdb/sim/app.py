@@ -587,9 +587,38 @@ class Simulator:
     def _check(self, after: Kontaktforloeb, before: Kontaktforloeb | None) -> None:
         """Refuse what the change breaks: the same question the client asks (smdb.register), over the register."""
         rows = self.store.find("ANM", cpr=str(after.cpr), kommune=after.kommunekode)
-        new = aendringens_brud(after, before, [self._course(r) for r in rows], self.today())
+        courses = [self._course(r) for r in rows]
+        new = aendringens_brud(after, before, courses, self.today())
         if new:
             raise _rule_fault(new)
+        self._one_active_at_a_time(after, before, courses)
+
+    @staticmethod
+    def _one_active_at_a_time(
+        after: Kontaktforloeb, before: Kontaktforloeb | None, courses: list[Kontaktforloeb]
+    ) -> None:
+        """§6.1.2 over time, not only today: the change may not make this course's period overlap another course
+        of the citizen in the municipality (an anmodning dated inside a closed course, an afslutning moved past the
+        next course's anmodning), which would make two courses active at once."""
+        own = (before.anmodning.smdb_id if before is not None else None) or after.anmodning.smdb_id
+
+        def overlapping(f: Kontaktforloeb) -> set[int]:
+            slut = f.afslutning.afsluttet_dato if f.afslutning is not None else None
+            return {
+                int(o.anmodning.smdb_id or 0)
+                for o in courses
+                if o.anmodning.smdb_id != own
+                and rr.perioder_overlapper(
+                    f.anmodningsdato,
+                    slut,
+                    o.anmodningsdato,
+                    o.afslutning.afsluttet_dato if o.afslutning is not None else None,
+                )
+            }
+
+        introduced = overlapping(after) - (overlapping(before) if before is not None else set())
+        if introduced:
+            raise _refuse(rr.EN_AKTIV_AD_GANGEN, f"overlapper forløb med AnmodningId {min(introduced)}")
 
     def _row(self, kind: str, record_id: Any) -> Row:
         """A referenced record that must exist (ids come from the caller: a wrong one is a REFERENCE fault)."""
