@@ -279,3 +279,29 @@ def test_a_sqlite_journal_on_a_network_file_system_is_refused(tmp_path: Path) ->
     with pytest.raises(NotAJournal, match=r"netværksfilsystem.*nfs4.*PostgreSQL"):
         refuse_network_filesystem(tmp_path / "j.db", mounts)
     refuse_network_filesystem(tmp_path / "j.db", "/dev/sda1 / ext4 rw 0 0\n")  # a local disk is fine
+
+
+def test_a_lost_lock_connection_stops_the_writer_before_its_next_write(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The citizen's advisory lock dies with its connection (here the server ends it); the writer notices before
+    its next write, and the citizen is free for another writer at once."""
+    import psycopg
+
+    from smdb.locks import CitizenLockLost
+
+    monkeypatch.setenv("SMDB_JOURNAL_KEY", os.urandom(32).hex())
+    journal = Journal(pg_url)
+    with journal.hold(cpr_for(0), 101, 1) as held:
+        assert held is not None
+        held.check()  # still held
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            holders = admin.execute("SELECT DISTINCT pid FROM pg_locks WHERE locktype = 'advisory'").fetchall()
+            assert len(holders) == 1
+            admin.execute("SELECT pg_terminate_backend(%s)", (holders[0][0],))
+            deadline = time.monotonic() + 10  # the server releases the lock as the session ends
+            while admin.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone() != (0,):
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        with pytest.raises(CitizenLockLost, match="tabt"):
+            held.check()

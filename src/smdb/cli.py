@@ -461,6 +461,7 @@ def cmd_systemskifte(args: argparse.Namespace) -> int:
     """Plan (and with --apply carry out) a systemskifte; see docs/systemskifte.md for the walk-through."""
 
     from smdb.journal import Journal
+    from smdb.journal_db import is_url
     from smdb.output import print_summary
     from smdb.systemskifte import (
         Model,
@@ -485,7 +486,7 @@ def cmd_systemskifte(args: argparse.Namespace) -> int:
     kontroller_dato(args.dato, client.today())  # ConfigurationError: exit 2 before anything is sent
     writes = args.apply or args.luk_glemte
     journal_path = args.journal or f"systemskifte-{kommune}.journal"
-    journal = Journal(journal_path) if writes or os.path.exists(journal_path) else None
+    journal = Journal(journal_path) if writes or is_url(journal_path) or os.path.exists(journal_path) else None
     name = plan_navn(kommune, model, args.dato)
     kept = journal.load_plan(name) if journal is not None and not args.ny_plan else None
     if kept is not None:
