@@ -24,12 +24,14 @@ from typing import Any, TextIO
 import click
 
 from smdb.cpr import mask, scrub
-from smdb.errors import ConfigurationError, SmdbError
+from smdb.errors import ConfigurationError, SmdbError, SmdbUnavailable
 from smdb.files import UnsafeFile, os_fejl, read_capped, write_atomic, write_owner_only
-from smdb.journal import STEP_STATUSES, NotAJournal
+from smdb.journal import STATUS_ORD, STEP_STATUSES, NotAJournal
 from smdb.logs import scrub_handlers
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
+#: Nothing to fix: SMDB (or the STS) could not be used, or courses were left for a later run; run again later.
+EXIT_LATER = 4
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 
 
@@ -185,7 +187,15 @@ def cmd_indberet(args: argparse.Namespace) -> int:
         print_summary(stopped.summary, args.format)
         raise KeyboardInterrupt from None
     print_summary(summary, args.format)
-    return EXIT_OK if summary.ok else EXIT_VIOLATIONS
+    return _exit_code(summary)
+
+
+def _exit_code(summary: Any) -> int:
+    """0 all through; 1 something needs fixing (data, refusals, setup), whatever else happened; 4 only a later run
+    is needed (SMDB out of reach, not attempted, busy)."""
+    if summary.ok:
+        return EXIT_OK
+    return EXIT_VIOLATIONS if summary.fix_needed else EXIT_LATER
 
 
 def _journal_target(args: argparse.Namespace) -> str:
@@ -284,7 +294,8 @@ def cmd_journal(args: argparse.Namespace) -> int:
 
     from smdb.journal import CONFIRMED, NotAJournal, read_courses, read_steps
 
-    statuses = tuple(args.status or ())
+    from_words = {word: status for status, word in STATUS_ORD.items()}
+    statuses = tuple(from_words.get(s, s) for s in args.status or ())
     try:
         steps = read_steps(args.file, statuses)
         # courses that ended without a confirmed send: a rule, a refusal, or SMDB out of reach before any step
@@ -870,7 +881,12 @@ def _indberet(**kw: Any) -> int:
 
 @cli.command("journal", help="vis en indberetningsjournal (fx nattens fejl); åbnes skrivebeskyttet")
 @click.argument("file")
-@opt("--status", multiple=True, type=click.Choice(STEP_STATUSES), help="kun trin med denne status; kan gentages")
+@opt(
+    "--status",
+    multiple=True,
+    type=click.Choice([*STEP_STATUSES, *STATUS_ORD.values()]),
+    help="kun trin med denne status (som i tabellen, fx afvist, eller som i JSON, fx rejected); kan gentages",
+)
 @opt("--format", type=click.Choice(["table", "json", "csv"]), default="table", help="uddataformat")
 @_with_global
 def _journal(**kw: Any) -> int:
@@ -1153,6 +1169,9 @@ def _execute(args: argparse.Namespace) -> int:
     except (UsageError, UnsafeFile, NotAJournal, ConfigurationError) as exc:
         print(f"smdb: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
+    except SmdbUnavailable as exc:  # SMDB or the STS out of reach: nothing to fix, try again later
+        print(f"smdb: {scrub(str(exc))}", file=sys.stderr)
+        return EXIT_LATER
     except SmdbError as exc:
         print(f"smdb: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_VIOLATIONS

@@ -124,6 +124,15 @@ def check_sqlite_tables(path: Path, required: set[str], what: str, optional: fro
 
     if path.stat().st_size == 0:
         return
+    if Path(f"{path}-journal").exists() and _header(path) == b"SQLite format 3\x00":
+        # a crash mid-transaction left a hot rollback journal: only a read-write open rolls it back, which is what
+        # any opening would do; a read-only one cannot and fails, making a crashed database look like another file
+        with contextlib.suppress(sqlite3.DatabaseError):
+            recovering = sqlite3.connect(str(path))
+            try:
+                recovering.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            finally:
+                recovering.close()
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -135,6 +144,11 @@ def check_sqlite_tables(path: Path, required: set[str], what: str, optional: fro
     tables -= {"sqlite_sequence"}
     if tables and not (required <= tables <= required | optional):
         raise UnsafeFile(f"{path}: er en anden database, ikke {what} (filen er ikke ændret)")
+
+
+def _header(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(16)
 
 
 def os_fejl(exc: OSError) -> str:

@@ -57,6 +57,15 @@ class StepStatus(StrEnum):
 PENDING, CONFIRMED, REJECTED, FAILED, UNKNOWN, SUPERSEDED = StepStatus
 #: Every status a step can be written with.
 STEP_STATUSES = tuple(s.value for s in StepStatus)
+#: The statuses in the words ``smdb journal`` shows them in (and accepts in ``--status``).
+STATUS_ORD: dict[str, str] = {
+    "pending": "i gang",
+    "confirmed": "bekræftet",
+    "rejected": "afvist",
+    "failed": "fejlet",
+    "unknown": "uvist",
+    "superseded": "afløst",
+}
 
 
 @dataclass(frozen=True, slots=True)

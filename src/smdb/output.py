@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from smdb.journal import STATUS_ORD
 from smdb.reporting import OutcomeStatus, Summary
 
 #: The statuses in words for people (text output); JSON keeps the English values documented in docs/cli.md.
@@ -29,14 +30,7 @@ STATUS_TEKST: dict[str, str] = {
     OutcomeStatus.BUSY: "optaget af en anden kørsel",
 }
 #: The journal's step and course statuses in words (``smdb journal`` as a table).
-TRIN_STATUS_TEKST: dict[str, str] = {
-    "pending": "i gang",
-    "confirmed": "bekræftet",
-    "rejected": "afvist",
-    "failed": "fejlet",
-    "unknown": "uvist",
-    "superseded": "afløst",
-}
+TRIN_STATUS_TEKST = STATUS_ORD
 
 
 def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = None) -> None:

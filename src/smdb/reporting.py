@@ -86,6 +86,11 @@ class OutcomeStatus(StrEnum):
     BUSY = "busy"
 
 
+#: Errors a later run gets past by itself (SMDB or the STS out of reach, an outcome still to reconcile, a lock lost).
+_LATER_ERRORS = frozenset(
+    {"SmdbUnavailable", "SmdbOutcomeUnknown", "StsUnavailable", "CitizenLockLost", "NotReconciled"}
+)
+
 _OK = (OutcomeStatus.SENT, OutcomeStatus.ALREADY, OutcomeStatus.PLANNED, OutcomeStatus.OLD_SYSTEM)
 
 
@@ -121,6 +126,17 @@ class Outcome:
     #: The failure says nothing about this course but about the service (unreachable, security): counts towards
     #: stopping the batch early.
     blocking: bool = field(default=False, repr=False)
+    #: The class of the error a failed course ended with (``SmdbUnavailable``, ``SecurityError``, …): an embedder
+    #: can tell "try later" from "fix the certificate" without parsing the Danish reason.
+    error: str | None = None
+
+    @property
+    def retry_later(self) -> bool:
+        """Will a later run (unchanged data) get this course through? True for SMDB out of reach, an outcome still
+        unknown, a course not attempted or held by another run; False for what needs the data or setup fixed."""
+        if self.status in (OutcomeStatus.NOT_ATTEMPTED, OutcomeStatus.BUSY):
+            return True
+        return self.status is OutcomeStatus.FAILED and self.error in _LATER_ERRORS
 
     def to_dict(self) -> dict[str, Any]:
         """The outcome as the JSON summary has it (English keys, documented in docs/cli.md)."""
@@ -131,6 +147,8 @@ class Outcome:
             "sent": self.sent,
             "violations": [v.to_dict() for v in self.violations],
             "reason": self.reason,
+            "error": self.error,
+            "retry_later": self.retry_later,
         }
 
 
@@ -150,6 +168,16 @@ class Summary:
         """True when every course was sent, already reported, planned, or belongs to the old system."""
         return all(o.status in _OK for o in self.outcomes)
 
+    @property
+    def fix_needed(self) -> bool:
+        """Does any course need its data (or the setup) fixed before a run can get it through?"""
+        return any(o.status not in _OK and not o.retry_later for o in self.outcomes)
+
+    @property
+    def retry_later(self) -> bool:
+        """Would a later run get the rest through by itself (SMDB out of reach, not attempted, busy)?"""
+        return any(o.retry_later for o in self.outcomes)
+
     def to_dict(self) -> dict[str, Any]:
         """The summary as the JSON output has it (keys documented in docs/cli.md)."""
         return {
@@ -162,6 +190,8 @@ class Summary:
             "not_attempted": self.count("not_attempted"),
             "old_system": self.count("old_system"),
             "busy": self.count("busy"),
+            "planned": self.count("planned"),
+            "retry_later": sum(1 for o in self.outcomes if o.retry_later),
             "calls": {"total": sum(self.calls.values()), "by_operation": dict(sorted(self.calls.items()))},
             "courses": [o.to_dict() for o in self.outcomes],
         }
@@ -559,7 +589,9 @@ class Reporter:
                 if unresolved:
                     if self._unbound_decision(unresolved, steps, unbound_before):
                         self.journal.set_course(key, chash, FAILED, masked, UNBOUND_RECONCILE)
-                        return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=UNBOUND_RECONCILE)
+                        return Outcome(
+                            index, masked, OutcomeStatus.FAILED, sent, reason=UNBOUND_RECONCILE, error="NotReconciled"
+                        )
                     self._resolve(unresolved, steps, own, sent)
                     unresolved = []
                 if not steps:
@@ -583,7 +615,7 @@ class Reporter:
                 unresolved.append(unknown)
                 own.add(unknown[0])
             self.journal.set_course(key, chash, FAILED, masked, NOT_RECONCILED)
-            return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=NOT_RECONCILED)
+            return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=NOT_RECONCILED, error="NotReconciled")
         except SmdbRuleRejected as exc:
             self.journal.set_course(key, chash, REJECTED, masked, str(exc))
             return Outcome(index, masked, OutcomeStatus.REJECTED_SERVER, sent, reason=str(exc))
@@ -595,7 +627,12 @@ class Reporter:
             # the problem)
             self.journal.set_course(key, chash, FAILED, masked, str(exc))
             blocking = isinstance(exc, SmdbUnavailable | SecurityError | StsError | SmdbSecurityFault)
-            return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=str(exc), blocking=blocking)
+            error = (
+                "SmdbUnavailable"
+                if isinstance(exc, SmdbUnavailable) and type(exc).__name__ not in _LATER_ERRORS
+                else type(exc).__name__
+            )
+            return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=str(exc), blocking=blocking, error=error)
 
     def _written_by_another(self, forloeb: Kontaktforloeb, rejected: _Rejected) -> bool:
         """Was a write SMDB refused by rule in fact stored already (by a writer outside this library's locks, or

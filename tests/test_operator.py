@@ -1,0 +1,124 @@
+"""What an operator and an embedder act on (issue 23, the parts done so far): exit codes that tell "fix the data"
+from "try again later", the error's kind on each outcome, the words the output shows accepted as input, the
+planned count of a dry run, and a crashed simulator database that opens again."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smdb import eksempler as ex
+from smdb.cli import EXIT_LATER, main
+from smdb.models import Kontaktforloeb
+from smdb.reporting import OutcomeStatus, Reporter
+from smdb.sim import SimServer
+from smdb.sim.store import Store
+
+
+def _data(n: int) -> list[dict[str, object]]:
+    return [ex.kontaktforloeb(cpr=f"{1 + i:02d}0190{4100 + i:04d}", kommunekode=101) for i in range(n)]
+
+
+def _dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_smdb_out_of_reach_is_exit_4_and_a_data_error_is_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sim", "cert", "--out", str(tmp_path)]) == 0
+    monkeypatch.setenv("SMDB_ENV", "local")
+    monkeypatch.setenv("SMDB_ENDPOINT", f"http://127.0.0.1:{_dead_port()}")
+    monkeypatch.setenv("SMDB_CERT", str(tmp_path / "test-cert.pem"))
+    monkeypatch.setenv("SMDB_KEY", str(tmp_path / "test-key.pem"))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(_data(3), default=str))
+    capsys.readouterr()
+    code = main(["indberet", str(good), "--today", "2025-06-01", "--format", "json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == EXIT_LATER == 4, summary
+    assert summary["retry_later"] == 3
+    assert {c["error"] for c in summary["courses"]} == {"SmdbUnavailable"}
+    assert all(c["retry_later"] for c in summary["courses"])
+    bad = _data(3)
+    bad[0]["ANM"]["PersonIdentifikator"] = "0101900000x"  # does not parse: the data must be fixed
+    mixed = tmp_path / "mixed.json"
+    mixed.write_text(json.dumps(bad, default=str))
+    assert main(["indberet", str(mixed), "--today", "2025-06-01", "--format", "json"]) == 1
+    capsys.readouterr()
+    assert main(["whoami"]) == EXIT_LATER  # a single call: SMDB out of reach is "later" too
+
+
+def test_an_outcome_carries_the_kind_of_its_error(sim: SimServer) -> None:
+    client = sim.client(base_url=f"http://127.0.0.1:{_dead_port()}", backoff=0.001, retries=0)
+    f = Kontaktforloeb.model_validate(_data(1)[0])
+    outcome = Reporter(client).report(f)
+    assert outcome.status is OutcomeStatus.FAILED and outcome.error == "SmdbUnavailable" and outcome.retry_later
+    untrusted = sim.client(server_certificates=[client.credentials.certificate])  # the wrong DST certificate
+    outcome = Reporter(untrusted).report(f)
+    assert outcome.status is OutcomeStatus.FAILED and outcome.error == "AnswerNotVerified"
+    assert not outcome.retry_later  # fix the configuration, a re-run will not help
+
+
+def test_journal_status_accepts_the_words_the_table_shows(
+    sim: SimServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smdb.journal import Journal
+
+    journal = tmp_path / "j.db"
+    Reporter(sim.client(), Journal(journal)).report(Kontaktforloeb.model_validate(_data(1)[0]))
+    assert main(["journal", str(journal), "--status", "bekræftet", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(r["Status"] == "confirmed" for r in rows)
+    assert main(["journal", str(journal), "--status", "afvist"]) == 0
+    assert main(["journal", str(journal), "--status", "rejected"]) == 0
+
+
+def test_a_dry_run_counts_what_it_planned(
+    sim: SimServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMDB_ENV", "local")
+    monkeypatch.setenv("SMDB_ENDPOINT", sim.url)
+    from smdb.auth import testcert
+
+    cert, key = testcert.to_pem(sim.client_credentials)
+    (tmp_path / "c.pem").write_bytes(cert)
+    (tmp_path / "k.pem").write_bytes(key)
+    monkeypatch.setenv("SMDB_CERT", str(tmp_path / "c.pem"))
+    monkeypatch.setenv("SMDB_KEY", str(tmp_path / "k.pem"))
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(_data(2), default=str))
+    assert main(["indberet", str(path), "--dry-run", "--format", "json", "--today", "2025-06-01"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["planned"] == 2 and summary["sent"] == 0
+
+
+def test_a_simulator_database_killed_mid_write_opens_again_with_its_last_committed_state(tmp_path: Path) -> None:
+    """Before: `smdb sim serve` restarted on a database whose writer died mid-transaction refused it in about half
+    the trials ("er ikke en simulator-database"): the read-only check cannot roll back the hot journal."""
+    db = tmp_path / "smdb.db"
+    store = Store(db)
+    store.insert("ANM", {"x": 1}, cpr="0101900000", kommune=101)
+    store.close()
+    crash = (
+        "import os, sqlite3, sys\n"
+        f"db = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
+        "db.execute('PRAGMA journal_mode=DELETE')\n"
+        "db.execute('BEGIN IMMEDIATE')\n"
+        "db.executemany(\"INSERT INTO records (kind, data) VALUES ('ANM', ?)\", [('x' * 4000,)] * 2000)\n"
+        "os._exit(9)  # killed mid-transaction: the rollback journal stays hot\n"
+    )
+    subprocess.run([sys.executable, "-c", crash], check=False)
+    assert Path(f"{db}-journal").exists()
+    again = Store(db)  # opens: the hot journal rolled back, the committed state kept
+    try:
+        assert again.count("ANM") == 1
+    finally:
+        again.close()
