@@ -304,16 +304,18 @@ def test_cli_journal_shows_the_steps_read_only(cli_env: Path, capsys: pytest.Cap
     assert main(["indberet", str(path), "--journal", str(journal), "--today", "2025-06-01"]) == 0
     capsys.readouterr()
     before = journal.read_bytes()
-    assert main(["journal", str(journal)]) == 0
+    assert main(["journal", str(journal)]) == 0  # what is left: nothing
+    assert capsys.readouterr().out.rstrip().endswith("0 forløb tilbage: ingen")
+    assert main(["journal", str(journal), "--trin"]) == 0  # the history: every step sent
     out = capsys.readouterr().out
     assert "010190-****  indsæt anmodning og iværksættelse  bekræftet" in out
     assert out.rstrip().endswith("10 trin: 10 bekræftet")
     assert "0101904322" not in out
     assert main(["journal", str(journal), "--status", "failed", "--status", "unknown", "--format", "csv"]) == 0
-    assert capsys.readouterr().out.strip() == "Tidspunkt,CPR,Trin,Status,SmdbId,Aarsag"
-    assert main(["journal", str(journal), "--format", "json"]) == 0
+    assert capsys.readouterr().out.strip() == "time,cpr,step,status,smdb_id,reason,run,index"
+    assert main(["journal", str(journal), "--trin", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 10 and {r["Status"] for r in rows} == {"confirmed"} and all(r["SmdbId"] for r in rows)
+    assert len(rows) == 10 and {r["status"] for r in rows} == {"confirmed"} and all(r["smdb_id"] for r in rows)
     assert journal.read_bytes() == before
     assert main(["journal", str(cli_env / "missing.db")]) == 2
     assert not (cli_env / "missing.db").exists()
@@ -341,10 +343,10 @@ def test_cli_journal_shows_whole_course_failures_and_rejections(
     lines = [line for line in out.splitlines() if "hele forløbet" in line]
     assert any("150685-****" in line and "afvist" in line and "1-IVÆR" in line for line in lines), out
     assert any("010190-****" in line and "fejlet" in line for line in lines), out
-    assert "2 forløb ikke gennemført: 1 afvist, 1 fejlet" in out
+    assert "2 forløb tilbage: 1 afvist, 1 fejlet" in out
     assert main(["journal", str(journal), "--status", "failed", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [(r["CPR"], r["Trin"]) for r in rows if r["Trin"] == "hele forløbet"] == [("010190-****", "hele forløbet")]
+    assert [(r["cpr"], r["step"]) for r in rows] == [("010190-****", "hele forløbet")]
 
 
 def test_cli_needs_endpoint_and_certificate(

@@ -76,7 +76,7 @@ def test_journal_status_accepts_the_words_the_table_shows(
     Reporter(sim.client(), Journal(journal)).report(Kontaktforloeb.model_validate(_data(1)[0]))
     assert main(["journal", str(journal), "--status", "bekræftet", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows and all(r["Status"] == "confirmed" for r in rows)
+    assert rows and all(r["status"] == "confirmed" for r in rows)
     assert main(["journal", str(journal), "--status", "afvist"]) == 0
     assert main(["journal", str(journal), "--status", "rejected"]) == 0
 
@@ -122,3 +122,68 @@ def test_a_simulator_database_killed_mid_write_opens_again_with_its_last_committ
         assert again.count("ANM") == 1
     finally:
         again.close()
+
+
+def test_the_cron_scenario_what_is_left_then_a_rerun_leaves_nothing(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The nightly job: SMDB is dead, the file has a course that does not parse. `smdb journal` lists exactly what
+    is left, every course with its state and its index in the file (not attempted and unparseable too); exit 1
+    (there is data to fix). The data fixed, SMDB up: the re-run exits 0 and the same query is empty. SMDB dead with
+    good data only: exit 4 (run again later)."""
+    from smdb.auth import testcert
+
+    cert, key = testcert.to_pem(sim.client_credentials)
+    (tmp_path / "c.pem").write_bytes(cert)
+    (tmp_path / "k.pem").write_bytes(key)
+    for var, value in {
+        "SMDB_ENV": "local",
+        "SMDB_CERT": str(tmp_path / "c.pem"),
+        "SMDB_KEY": str(tmp_path / "k.pem"),
+        "SMDB_ENDPOINT": f"http://127.0.0.1:{_dead_port()}",
+    }.items():
+        monkeypatch.setenv(var, value)
+    data = _data(10)
+    broken = json.loads(json.dumps(data[3], default=str))
+    broken["ANM"]["BehandlingAnmodningDato"] = "ikke en dato"
+    path, journal = tmp_path / "nat.json", tmp_path / "nat.db"
+    path.write_text(json.dumps([*data[:3], broken, *data[4:]], default=str))
+    run = [
+        "indberet",
+        str(path),
+        "--journal",
+        str(journal),
+        "--today",
+        "2025-06-01",
+        "--format",
+        "json",
+        "--workers",
+        "1",
+    ]
+    assert main(run) == 1  # a course must be fixed (and the rest tried later)
+    capsys.readouterr()
+    assert main(["journal", str(journal), "--format", "json"]) == 0
+    left = json.loads(capsys.readouterr().out)
+    assert sorted(r["index"] for r in left) == list(range(10))  # every course of the run, by its place in the file
+    by_status: dict[str, list[int]] = {}
+    for r in left:
+        by_status.setdefault(r["status"], []).append(r["index"])
+    assert by_status["rejected"] == [3] and "kan ikke læses" in next(r["reason"] for r in left if r["index"] == 3)
+    assert len(by_status["failed"]) == 5 and len(by_status["not_attempted"]) == 4
+    assert len({r["run"] for r in left}) == 1
+    assert main(["journal", str(journal), "--status", "ikke forsøgt", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4
+    # the next night: the data fixed, SMDB up
+    monkeypatch.setenv("SMDB_ENDPOINT", sim.url)
+    path.write_text(json.dumps(data, default=str))
+    assert main(run) == 0
+    capsys.readouterr()
+    assert main(["journal", str(journal), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # nothing left
+    assert main(["journal", str(journal), "--status", "failed", "--status", "unknown", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    # SMDB dead, nothing to fix: exit 4
+    monkeypatch.setenv("SMDB_ENDPOINT", f"http://127.0.0.1:{_dead_port()}")
+    more = tmp_path / "more.json"
+    more.write_text(json.dumps([ex.kontaktforloeb(cpr="0505054321", kommunekode=101)], default=str))
+    assert main(["indberet", str(more), "--journal", str(journal), "--today", "2025-06-01"]) == 4

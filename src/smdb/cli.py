@@ -181,6 +181,7 @@ def cmd_indberet(args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= 64:
         raise UsageError("--workers skal være mellem 1 og 64")
     reporter = Reporter(client, journal, dry_run=args.dry_run, kun_anmodet_fra=args.kun_nye_fra, kommuner=kommuner)
+    reporter.source = "-" if args.file == "-" else str(Path(args.file).resolve())
     try:
         summary = reporter.report_data(data, progress=sys.stderr, workers=args.workers)
     except BatchInterrupted as stopped:  # say what was done before stopping, then stop like any interruption
@@ -290,6 +291,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_journal(args: argparse.Namespace) -> int:
+    """What is left (the latest state of each course not confirmed), or with ``--trin`` every step recorded."""
     from collections import Counter
 
     from smdb.journal import CONFIRMED, NotAJournal, read_courses, read_steps
@@ -297,52 +299,68 @@ def cmd_journal(args: argparse.Namespace) -> int:
     from_words = {word: status for status, word in STATUS_ORD.items()}
     statuses = tuple(from_words.get(s, s) for s in args.status or ())
     try:
-        steps = read_steps(args.file, statuses)
-        # courses that ended without a confirmed send: a rule, a refusal, or SMDB out of reach before any step
-        courses = [c for c in read_courses(args.file, statuses) if c.status != CONFIRMED]
+        if args.trin:
+            rows = [
+                {
+                    "time": r.updated_at,
+                    "cpr": r.cpr_masked,
+                    "step": r.step,
+                    "status": r.status,
+                    "smdb_id": r.smdb_id,
+                    "reason": r.reason,
+                    "run": None,
+                    "index": None,
+                }
+                for r in read_steps(args.file, statuses)
+            ]
+        else:
+            courses = read_courses(args.file, statuses, run=args.run, since=args.since)
+            # what is left: every course whose latest state is not confirmed (unless a status is asked for)
+            left = courses if statuses else [c for c in courses if c.status != CONFIRMED]
+            rows = [
+                {
+                    "time": c.updated_at,
+                    "cpr": c.cpr_masked,
+                    "step": "hele forløbet",
+                    "status": c.status,
+                    "smdb_id": None,
+                    "reason": c.reason,
+                    "run": c.run_id,
+                    "index": c.input_index,
+                }
+                for c in left
+            ]
     except NotAJournal as exc:
         raise UsageError(str(exc)) from None
-    rows = [
+    if args.format != "table":  # JSON and CSV: the English keys and values scripts rely on (docs/cli.md)
+        _print_rows(rows, args.format, sys.stdout, known=tuple(JOURNAL_FELTER))
+        return EXIT_OK
+    shown = [
         {
-            "Tidspunkt": r.updated_at,
-            "CPR": r.cpr_masked,
-            "Trin": r.step,
-            "Status": r.status,
-            "SmdbId": "" if r.smdb_id is None else r.smdb_id,
-            "Aarsag": r.reason or "",
+            JOURNAL_FELTER[k]: ("" if v is None else STATUS_ORD.get(str(v), v) if k == "status" else v)
+            for k, v in r.items()
         }
-        for r in steps
+        for r in rows
     ]
-    rows += [
-        {
-            "Tidspunkt": c.updated_at,
-            "CPR": c.cpr_masked,
-            "Trin": "hele forløbet",
-            "Status": c.status,
-            "SmdbId": "",
-            "Aarsag": c.reason or "",
-        }
-        for c in courses
-    ]
-    rows.sort(key=lambda r: str(r["Tidspunkt"]))
-    if args.format == "table":  # words for people; JSON and CSV keep the values scripts rely on
-        from smdb.output import TRIN_STATUS_TEKST as ord
-
-        rows = [{**r, "Status": ord.get(str(r["Status"]), r["Status"])} for r in rows]
-    _print_rows(rows, args.format, sys.stdout, known=JOURNAL_KOLONNER)
-    if args.format == "table":
-        counts = Counter(ord.get(r.status, r.status) for r in steps)
-        text = f"{len(steps)} trin: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "ingen")
-        if courses:
-            by_status = Counter(ord.get(c.status, c.status) for c in courses)
-            text += f"; {len(courses)} forløb ikke gennemført: " + ", ".join(
-                f"{n} {status}" for status, n in sorted(by_status.items())
-            )
-        print(text)
+    _print_rows(shown, "table", sys.stdout, known=JOURNAL_KOLONNER)
+    counts = Counter(STATUS_ORD.get(str(r["status"]), str(r["status"])) for r in rows)
+    what = "trin" if args.trin else "forløb tilbage"
+    print(f"{len(rows)} {what}: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "ingen"))
     return EXIT_OK
 
 
-JOURNAL_KOLONNER = ("Tidspunkt", "CPR", "Trin", "Status", "SmdbId", "Aarsag")
+#: The journal's columns: the JSON/CSV key -> the table's heading.
+JOURNAL_FELTER = {
+    "time": "Tidspunkt",
+    "cpr": "CPR",
+    "step": "Trin",
+    "status": "Status",
+    "smdb_id": "SmdbId",
+    "reason": "Aarsag",
+    "run": "Koersel",
+    "index": "Nr",
+}
+JOURNAL_KOLONNER = tuple(JOURNAL_FELTER.values())
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
@@ -884,9 +902,13 @@ def _indberet(**kw: Any) -> int:
 @opt(
     "--status",
     multiple=True,
-    type=click.Choice([*STEP_STATUSES, *STATUS_ORD.values()]),
-    help="kun trin med denne status (som i tabellen, fx afvist, eller som i JSON, fx rejected); kan gentages",
+    type=click.Choice([*STEP_STATUSES, "not_attempted", "busy", *STATUS_ORD.values()]),
+    help="kun forløb (eller trin) med denne status (som i tabellen, fx afvist, eller som i JSON, fx rejected); "
+    "kan gentages",
 )
+@opt("--trin", is_flag=True, help="vis hvert sendt trin (historikken) i stedet for det, der er tilbage")
+@opt("--run", help="kun forløb, som denne kørsel efterlod (kørslens id, se Koersel)")
+@opt("--since", help="kun forløb registreret fra denne dato eller dette tidspunkt (YYYY-MM-DD[THH:MM])")
 @opt("--format", type=click.Choice(["table", "json", "csv"]), default="table", help="uddataformat")
 @_with_global
 def _journal(**kw: Any) -> int:

@@ -59,6 +59,8 @@ PENDING, CONFIRMED, REJECTED, FAILED, UNKNOWN, SUPERSEDED = StepStatus
 STEP_STATUSES = tuple(s.value for s in StepStatus)
 #: The statuses in the words ``smdb journal`` shows them in (and accepts in ``--status``).
 STATUS_ORD: dict[str, str] = {
+    "not_attempted": "ikke forsøgt",
+    "busy": "optaget",
     "pending": "i gang",
     "confirmed": "bekræftet",
     "rejected": "afvist",
@@ -104,20 +106,46 @@ FORMAT = "2"
 
 @dataclass(frozen=True, slots=True)
 class CourseRow:
-    """How a course as a whole ended in the journal (the steps say what was sent)."""
+    """The latest state of a course in the journal (the steps say what was sent): its status, why, when, the run
+    that left it so and its index in that run's input."""
 
     cpr_masked: str
     status: str
     reason: str | None
     updated_at: str
+    run_id: str | None = None
+    input_index: int | None = None
 
 
-def read_courses(path: str | Path, statuses: tuple[str, ...] = ()) -> list[CourseRow]:
-    """The courses recorded in the journal at ``path`` (a file or a ``postgresql://`` URL), oldest first, read-only
-    (as :func:`read_steps`)."""
-    where = f" WHERE status IN ({', '.join('?' * len(statuses))})" if statuses else ""
-    sql = f"SELECT COALESCE(cpr_masked, ''), status, reason, updated_at FROM courses{where} ORDER BY updated_at"
-    return [CourseRow(*r) for r in read_only(path, sql, statuses)]
+def read_courses(
+    path: str | Path, statuses: tuple[str, ...] = (), *, run: str | None = None, since: str | None = None
+) -> list[CourseRow]:
+    """The latest state of every course recorded in the journal at ``path`` (a file or a ``postgresql://`` URL),
+    oldest first, read-only (as :func:`read_steps`); only those with ``statuses``, left by ``run`` (a run id), or
+    recorded ``since`` (an ISO date or time)."""
+    where: list[str] = []
+    args: list[Any] = []
+    if statuses:
+        where.append(f"status IN ({', '.join('?' * len(statuses))})")
+        args.extend(statuses)
+    if run:
+        where.append("run_id = ?")
+        args.append(run)
+    if since:
+        where.append("updated_at >= ?")
+        args.append(since)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    sql = (
+        "SELECT COALESCE(cpr_masked, ''), status, reason, updated_at, run_id, input_index"
+        f" FROM courses{clause} ORDER BY updated_at"
+    )
+    return [CourseRow(*r) for r in read_only(path, sql, args, table="courses")]
+
+
+def read_runs(path: str | Path) -> list[tuple[str, str, str | None, str | None]]:
+    """(run id, started, finished, input) of the runs recorded in the journal, oldest first."""
+    sql = "SELECT run_id, started_at, finished_at, source FROM runs ORDER BY started_at"
+    return [(str(a), str(b), c, d) for a, b, c, d in read_only(path, sql, (), table="runs")]
 
 
 def read_steps(path: str | Path, statuses: tuple[str, ...] = ()) -> list[StepRow]:
@@ -275,19 +303,58 @@ class Journal:
         return bool(rows) and rows[0][0] == chash and rows[0][1] == CONFIRMED
 
     def set_course(
-        self, course_key: str, chash: str, status: str, cpr_masked: str = "", reason: str | None = None
+        self,
+        course_key: str,
+        chash: str,
+        status: str,
+        cpr_masked: str = "",
+        reason: str | None = None,
+        run_id: str | None = None,
+        input_index: int | None = None,
     ) -> None:
-        """Record how the course as a whole ended (confirmed, rejected by a rule, failed), with the masked CPR and
-        the reason, so ``smdb journal`` shows courses that failed before any step was sent."""
+        """Record the latest state of the course as a whole (confirmed, rejected, failed, not attempted, busy, …),
+        with the masked CPR, the reason and the run (and input index) that left it so: ``smdb journal`` answers
+        "what is left" from it, and a later run that gets the course through clears it."""
         with self._lock:
             self._db.run(
-                "INSERT INTO courses (course_key, content_hash, status, updated_at, cpr_masked, reason)"
-                " VALUES (?, ?, ?, ?, ?, ?)"
+                "INSERT INTO courses (course_key, content_hash, status, updated_at, cpr_masked, reason, run_id,"
+                " input_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(course_key) DO UPDATE SET content_hash = excluded.content_hash,"
                 " status = excluded.status, updated_at = excluded.updated_at, cpr_masked = excluded.cpr_masked,"
-                " reason = excluded.reason",
-                (course_key, chash, status, self._now(), cpr_masked, reason),
+                " reason = excluded.reason, run_id = excluded.run_id, input_index = excluded.input_index",
+                (course_key, chash, status, self._now(), cpr_masked, reason, run_id, input_index),
             )
+
+    def input_key(self, source: str, index: int) -> str:
+        """The key of a course that did not parse: its place in the input (file and index)."""
+        return self.keyed(f"input|{source}|{index}")
+
+    def forget(self, course_key: str) -> None:
+        """Drop a course's state (an unparseable entry, once the course at that place parses)."""
+        with self._lock:
+            self._db.run("DELETE FROM courses WHERE course_key = ?", (course_key,))
+
+    def start_run(self, source: str | None) -> str:
+        """Record the start of a run (a batch of ``source``); its id."""
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
+        with self._lock:
+            self._db.run(
+                "INSERT INTO runs (run_id, started_at, source) VALUES (?, ?, ?)", (run_id, self._now(), source)
+            )
+        return run_id
+
+    def finish_run(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Record the end of a run with its summary counts."""
+        with self._lock:
+            self._db.run(
+                "UPDATE runs SET finished_at = ?, summary = ? WHERE run_id = ?",
+                (self._now(), json.dumps(summary), run_id),
+            )
+
+    @property
+    def persistent(self) -> bool:
+        """Does the journal outlive this process (a file or a database, not memory)?"""
+        return self._db.where != ":memory:"
 
     def cipher(self, purpose: bytes) -> AESGCM:
         """Plans and queued courses hold full CPR numbers, so they are encrypted with a key derived from the journal

@@ -56,6 +56,13 @@ CREATE TABLE IF NOT EXISTS outbox (
     done_at TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, next_try_at);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    source TEXT,
+    summary TEXT
+);
 CREATE TABLE IF NOT EXISTS plans (
     name TEXT PRIMARY KEY,
     created_at TEXT NOT NULL,
@@ -65,7 +72,7 @@ CREATE TABLE IF NOT EXISTS plans (
 """
 #: Tables every journal has, and those added later (a journal written before them is still a journal).
 TABLES = {"meta", "steps", "courses"}
-LATER_TABLES = frozenset({"plans", "outbox"})
+LATER_TABLES = frozenset({"plans", "outbox", "runs"})
 
 #: File systems on which SQLite's locking (and so the journal's and the citizen locks') is not reliable.
 NETWORK_FILESYSTEMS = frozenset(
@@ -171,9 +178,14 @@ class SqliteDb:
         if "step_key" not in columns:  # a journal from before steps had stable keys
             self._db.execute("ALTER TABLE steps ADD COLUMN step_key TEXT")
         course_columns = {r[1] for r in self._db.execute("PRAGMA table_info(courses)")}
-        for column in ("cpr_masked", "reason"):  # a journal from before courses were shown
-            if column not in course_columns:
-                self._db.execute(f"ALTER TABLE courses ADD COLUMN {column} TEXT")
+        for column, kind in (
+            ("cpr_masked", "TEXT"),
+            ("reason", "TEXT"),
+            ("run_id", "TEXT"),
+            ("input_index", "INTEGER"),
+        ):
+            if column not in course_columns:  # a journal from before courses were shown, or knew their runs
+                self._db.execute(f"ALTER TABLE courses ADD COLUMN {column} {kind}")
         if path is None:
             self.locks = CitizenLocks()
         else:
@@ -230,10 +242,12 @@ def read_only(target: str | Path, sql: str, params: Sequence[Any] = (), table: s
             known = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if table not in known:
                 return []
-            if "cpr_masked" in sql and "FROM courses" in sql:
+            if "FROM courses" in sql:
                 columns = {r[1] for r in db.execute("PRAGMA table_info(courses)")}
                 if "cpr_masked" not in columns:  # written before courses carried it: nothing to show
                     return []
+                if "run_id" not in columns:  # written before runs were known
+                    sql = sql.replace("run_id", "NULL").replace("input_index", "NULL")
             return db.execute(sql, tuple(params)).fetchall()
         finally:
             db.close()

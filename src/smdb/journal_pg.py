@@ -75,6 +75,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX IF NOT EXISTS outbox_state ON {SCHEMA_NAME}.outbox (state, next_try_at);
     """,
+    f"""
+    ALTER TABLE {SCHEMA_NAME}.courses ADD COLUMN IF NOT EXISTS run_id TEXT;
+    ALTER TABLE {SCHEMA_NAME}.courses ADD COLUMN IF NOT EXISTS input_index INTEGER;
+    CREATE TABLE IF NOT EXISTS {SCHEMA_NAME}.runs (
+        run_id TEXT PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        source TEXT,
+        summary TEXT
+    );
+    """,
 )
 #: The advisory lock (transaction scope) under which one process creates or migrates the schema.
 _MIGRATION_LOCK = 0x5_3D_B0_00_01

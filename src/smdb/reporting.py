@@ -451,6 +451,9 @@ class Reporter:
         #: with its own municipality's (a municipality missing here is refused locally). None: ``client`` for all.
         self.kommuner = dict(kommuner) if kommuner is not None else None
         self._current = threading.local()
+        #: The run under way (a batch recorded in the journal) and the input it reads, for "what is left".
+        self.run_id: str | None = None
+        self.source: str | None = None
         #: Seconds to wait for a citizen another writer holds before leaving it for the next run (``busy``).
         self.lock_timeout = lock_timeout
         #: Mellemløsning (DST's systemskifte guide): only courses anmodet from this date are this system's to
@@ -575,20 +578,20 @@ class Reporter:
                 fresh = True
                 if violations:
                     if not self.dry_run:
-                        self.journal.set_course(key, chash, REJECTED, masked, _texts(violations))
+                        self._set_course(index, key, chash, REJECTED, masked, _texts(violations))
                     return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, violations)
                 if refusal:
                     if not self.dry_run:
-                        self.journal.set_course(key, chash, REJECTED, masked, refusal)
+                        self._set_course(index, key, chash, REJECTED, masked, refusal)
                     return Outcome(index, masked, OutcomeStatus.REFUSED, sent, reason=refusal)
                 unknown_refs = self._references(steps)
                 if unknown_refs:
                     if not self.dry_run:
-                        self.journal.set_course(key, chash, REJECTED, masked, _texts(unknown_refs))
+                        self._set_course(index, key, chash, REJECTED, masked, _texts(unknown_refs))
                     return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, unknown_refs)
                 if unresolved:
                     if self._unbound_decision(unresolved, steps, unbound_before):
-                        self.journal.set_course(key, chash, FAILED, masked, UNBOUND_RECONCILE)
+                        self._set_course(index, key, chash, FAILED, masked, UNBOUND_RECONCILE)
                         return Outcome(
                             index, masked, OutcomeStatus.FAILED, sent, reason=UNBOUND_RECONCILE, error="NotReconciled"
                         )
@@ -596,7 +599,7 @@ class Reporter:
                     unresolved = []
                 if not steps:
                     if not self.dry_run:
-                        self.journal.set_course(key, chash, CONFIRMED, masked)
+                        self._set_course(index, key, chash, CONFIRMED, masked)
                     return Outcome(index, masked, OutcomeStatus.SENT if sent else OutcomeStatus.ALREADY, sent)
                 if self.dry_run:
                     return Outcome(index, masked, OutcomeStatus.PLANNED, [s.description for s in steps])
@@ -609,15 +612,15 @@ class Reporter:
                         raise rejected.error from None
                     continue  # another writer stored it first: re-plan from SMDB's state
                 if unknown is None:
-                    self.journal.set_course(key, chash, CONFIRMED, masked)
+                    self._set_course(index, key, chash, CONFIRMED, masked)
                     return Outcome(index, masked, OutcomeStatus.SENT, sent)
                 # An unknown outcome: re-fetch and re-plan before anything is re-sent.
                 unresolved.append(unknown)
                 own.add(unknown[0])
-            self.journal.set_course(key, chash, FAILED, masked, NOT_RECONCILED)
+            self._set_course(index, key, chash, FAILED, masked, NOT_RECONCILED)
             return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=NOT_RECONCILED, error="NotReconciled")
         except SmdbRuleRejected as exc:
-            self.journal.set_course(key, chash, REJECTED, masked, str(exc))
+            self._set_course(index, key, chash, REJECTED, masked, str(exc))
             return Outcome(index, masked, OutcomeStatus.REJECTED_SERVER, sent, reason=str(exc))
         except ValidationFailed as exc:
             return Outcome(index, masked, OutcomeStatus.REJECTED_LOCAL, sent, exc.violations)
@@ -625,7 +628,7 @@ class Reporter:
             # unreachable, a server fault, an answer that did not verify, a request that could not be signed, the
             # citizen's lock lost: this course failed, the batch goes on (and stops early if the service itself is
             # the problem)
-            self.journal.set_course(key, chash, FAILED, masked, str(exc))
+            self._set_course(index, key, chash, FAILED, masked, str(exc))
             blocking = isinstance(exc, SmdbUnavailable | SecurityError | StsError | SmdbSecurityFault)
             error = (
                 "SmdbUnavailable"
@@ -788,6 +791,8 @@ class Reporter:
     ) -> Summary:
         if workers < 1:
             raise ConfigurationError("workers skal være mindst 1")
+        if not self.dry_run and self.journal.persistent:
+            self.run_id = self.journal.start_run(self.source)
         calls_before = self._call_counts()
         results: list[Outcome | None] = [item if isinstance(item, Outcome) else None for item in items]
         courses = {i: item for i, item in enumerate(items) if isinstance(item, Kontaktforloeb)}
@@ -844,13 +849,60 @@ class Reporter:
             for i, item in courses.items():
                 if results[i] is None:
                     results[i] = Outcome(i, mask(item.cpr), OutcomeStatus.NOT_ATTEMPTED, reason=AFBRUDT)
-            raise BatchInterrupted(self._summary(results, calls_before)) from None
+            summary = self._summary(results, calls_before)
+            self._finish_run(items, results, summary)
+            raise BatchInterrupted(summary) from None
         finally:
             # the municipality's state is true only at the start of this batch: never reuse it after it
             self._municipal, self._written = {}, set()
             if notify is not None and hasattr(notify, "close"):
                 notify.close()
-        return self._summary(results, calls_before)
+        summary = self._summary(results, calls_before)
+        self._finish_run(items, results, summary)
+        return summary
+
+    def _finish_run(
+        self, items: list[Kontaktforloeb | Outcome], results: list[Outcome | None], summary: Summary
+    ) -> None:
+        if self.run_id is None:
+            return
+        self._record_rest(items, results)
+        counts = {k: v for k, v in summary.to_dict().items() if isinstance(v, int)}
+        self.journal.finish_run(self.run_id, counts)
+        self.run_id = None
+
+    def _set_course(
+        self, index: int | None, key: str, chash: str, status: str, masked: str, reason: str | None = None
+    ) -> None:
+        self.journal.set_course(key, chash, status, masked, reason, run_id=self.run_id, input_index=index)
+
+    def _record_rest(self, items: list[Kontaktforloeb | Outcome], results: list[Outcome | None]) -> None:
+        """Every course of a run leaves its latest state in the journal: also those not attempted, held by another
+        run, or that did not parse (keyed by their place in the input), so "what is left" is complete; a course
+        that parses now clears the entry its place left when it did not."""
+        if self.dry_run or not self.journal.persistent:
+            return
+        source = self.source or "<data>"
+        for i, (item, outcome) in enumerate(zip(items, results, strict=True)):
+            if isinstance(item, Kontaktforloeb):
+                self.journal.forget(self.journal.input_key(source, i))
+                if outcome is not None and outcome.status in (OutcomeStatus.NOT_ATTEMPTED, OutcomeStatus.BUSY):
+                    key = self.journal.course_key(str(item.cpr), item.kommunekode, item.anmodningsdato.isoformat())
+                    status = "not_attempted" if outcome.status is OutcomeStatus.NOT_ATTEMPTED else "busy"
+                    self.journal.set_course(
+                        key, "", status, outcome.cpr_masked, outcome.reason, run_id=self.run_id, input_index=i
+                    )
+            elif outcome is not None:
+                reason = outcome.reason or "; ".join(v.tekst() for v in outcome.violations[:3])
+                self.journal.set_course(
+                    self.journal.input_key(source, i),
+                    "",
+                    REJECTED,
+                    outcome.cpr_masked,
+                    f"kan ikke læses som et forløb: {reason}",
+                    run_id=self.run_id,
+                    input_index=i,
+                )
 
     def _call_counts(self) -> dict[str, int]:
         counts: collections.Counter[str] = collections.Counter()
