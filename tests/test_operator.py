@@ -187,3 +187,47 @@ def test_the_cron_scenario_what_is_left_then_a_rerun_leaves_nothing(
     more = tmp_path / "more.json"
     more.write_text(json.dumps([ex.kontaktforloeb(cpr="0505054321", kommunekode=101)], default=str))
     assert main(["indberet", str(more), "--journal", str(journal), "--today", "2025-06-01"]) == 4
+
+
+def test_a_run_stopped_early_never_says_it_handled_what_it_did_not(sim: SimServer) -> None:
+    import io
+
+    client = sim.client(base_url=f"http://127.0.0.1:{_dead_port()}", backoff=0.001, retries=0)
+    progress = io.StringIO()
+    summary = Reporter(client).report_many([Kontaktforloeb.model_validate(d) for d in _data(20)], progress)
+    assert summary.count("not_attempted") == 15
+    assert progress.getvalue().splitlines()[-1] == "smdb: 5/20 forløb behandlet"
+    assert "20/20" not in progress.getvalue()
+
+
+def test_small_things_an_operator_meets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty file is said to be empty (not "all valid"); a TOML error and a password in the config file are
+    named in Danish; `smdb journal --help` lists only what it uses; a library warning is one `smdb: advarsel:` line."""
+    empty = tmp_path / "tom.json"
+    empty.write_text("[]")
+    assert main(["validate", str(empty)]) == 2
+    assert "ingen forløb" in capsys.readouterr().err
+    bad_toml = tmp_path / "a.toml"
+    bad_toml.write_text("[smdb]\nenv = \n")
+    assert main(["--config", str(bad_toml), "whoami"]) == 2
+    err = capsys.readouterr().err
+    assert "ikke gyldig TOML (linje 2" in err and "Expected" not in err, err
+    secret = tmp_path / "b.toml"
+    secret.write_text('[smdb]\nenv = "local"\npassword = "hemmelig"\n')
+    assert main(["--config", str(secret), "whoami"]) == 2
+    err = capsys.readouterr().err
+    assert "SMDB_CERT_PASSWORD" in err and "hemmelig" not in err, err
+    from click.testing import CliRunner
+
+    from smdb.cli import cli
+
+    help_text = CliRunner().invoke(cli, ["journal", "--help"]).output
+    assert "--trin" in help_text and "--cert" not in help_text and "--endpoint" not in help_text
+    import warnings
+
+    from smdb.cli import _vis_advarsel
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _vis_advarsel
+        warnings.warn("Svar fra SMDB verificeres ikke", UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == "smdb: advarsel: Svar fra SMDB verificeres ikke\n"

@@ -323,9 +323,9 @@ def test_a_refused_connection_is_reported_as_certainly_not_sent(client_creds: Cr
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # free once closed: a connection to it is refused
     client = SmdbClient(base_url=f"http://127.0.0.1:{port}", credentials=client_creds, retries=0, today=lambda: TODAY)
-    with pytest.raises(SmdbUnavailable, match=f"kunne ikke forbinde til http://127.0.0.1:{port}.*intet er sendt"):
+    with pytest.raises(SmdbUnavailable, match=f"kunne ikke forbinde til http://127.0.0.1:{port}.*ikke sendt"):
         client.whoami()
-    with pytest.raises(SmdbUnavailable, match="intet er sendt"):
+    with pytest.raises(SmdbUnavailable, match="ikke sendt"):
         kvalhep = Kontaktforloeb.model_validate(ex.kontaktforloeb()).kvalhep
         assert kvalhep is not None
         client.indsaet_kvalhep(kvalhep, ivaerksaettelse_id=1, validate_first=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import socket
 import sqlite3
@@ -574,7 +575,7 @@ def test_a_failure_before_sending_is_never_may_be_stored(client: SmdbClient, mon
     monkeypatch.setattr(transport, "sign_envelope", broken)
     kvalhep = course().kvalhep
     assert kvalhep is not None
-    with pytest.raises(RequestNotSent, match="intet er sendt"):
+    with pytest.raises(RequestNotSent, match="ikke sendt"):
         client.indsaet_kvalhep(kvalhep, ivaerksaettelse_id=1, validate_first=False)
 
 
@@ -662,7 +663,7 @@ def test_a_file_of_another_kind_is_refused_without_being_changed(
         Journal(other)
     with pytest.raises(OSError, match="ikke ændret"):
         Store(other)
-    (tmp_path / "in.json").write_text("[]")
+    (tmp_path / "in.json").write_text(json.dumps([ex.kontaktforloeb()], default=str))
     command = ["--env", "local", "--endpoint", "http://127.0.0.1:1", "indberet", str(tmp_path / "in.json")]
     assert main([*command, "--journal", str(other)]) == 2
     assert other.read_bytes() == before and stat.S_IMODE(other.stat().st_mode) == 0o644

@@ -80,6 +80,8 @@ def read_json(path: str) -> Any:
         raise UsageError(f"{path}: JSON er for dybt indlejret") from None
     if not isinstance(data, dict | list):
         raise UsageError(f"{path}: forventede et forløb (objekt) eller en liste af forløb")
+    if data == []:  # almost always an export that went wrong: say so rather than "all valid, all sent"
+        raise UsageError(f"{path}: filen indeholder ingen forløb (en tom liste)")
     return data
 
 
@@ -457,12 +459,37 @@ def _print_rows(
         stream.write("(ingen)\n")
         return
     shown = columns[:8]
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in shown}
+    cells = [{c: _celle(r.get(c)) for c in shown} for r in rows]
+    widths = {c: max(len(c), *(len(cell[c]) for cell in cells)) for c in shown}
     stream.write("  ".join(c.ljust(widths[c]) for c in shown) + "\n")
-    for r in rows:
-        stream.write("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in shown) + "\n")
-    if len(columns) > len(shown):
-        stream.write(f"({len(columns) - len(shown)} kolonner mere: brug --format json eller csv)\n")
+    for cell in cells:
+        stream.write("  ".join(cell[c].ljust(widths[c]) for c in shown) + "\n")
+    hidden = len(columns) - len(shown)
+    if hidden:
+        what = "kolonne mere" if hidden == 1 else "kolonner mere"
+        stream.write(f"({hidden} {what}: brug --format json eller csv)\n")
+
+
+def _netfejl(exc: BaseException) -> str:
+    """A network error in Danish words (requests' class names are English)."""
+    import requests
+
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "intet svar inden for tidsgrænsen"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS-fejl"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "forbindelsen kunne ikke oprettes eller blev afbrudt"
+    return "netværksfejl"
+
+
+def _celle(value: Any) -> str:
+    """A table cell for people: ja/nej, not Python's True/False; nothing for a missing value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "ja" if value else "nej"
+    return str(value)
 
 
 def cmd_aktivliste(args: argparse.Namespace) -> int:
@@ -682,7 +709,7 @@ def cmd_contract_diff(args: argparse.Namespace) -> int:
                         max_bytes=10 * 1024 * 1024,
                     )
                 except requests.exceptions.RequestException as exc:
-                    raise SmdbUnavailable(f"{source} kunne ikke hentes ({type(exc).__name__})") from None
+                    raise SmdbUnavailable(f"{source} kunne ikke hentes ({_netfejl(exc)})") from None
                 if response.status_code != 200:
                     raise SmdbUnavailable(f"{source} svarede HTTP {response.status_code}")
                 document = response.content
@@ -910,7 +937,7 @@ def _indberet(**kw: Any) -> int:
 @opt("--run", help="kun forløb, som denne kørsel efterlod (kørslens id, se Koersel)")
 @opt("--since", help="kun forløb registreret fra denne dato eller dette tidspunkt (YYYY-MM-DD[THH:MM])")
 @opt("--format", type=click.Choice(["table", "json", "csv"]), default="table", help="uddataformat")
-@_with_global
+@_HJAELP
 def _journal(**kw: Any) -> int:
     return _run(cmd_journal, **kw)
 
@@ -1124,10 +1151,17 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _vis_advarsel(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """The library's warnings (no DST certificate, a certificate expiring soon, …) as one line, not Python's."""
+    print(f"smdb: advarsel: {scrub(str(message))}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import signal
     import threading
+    import warnings
 
+    warnings.showwarning = _vis_advarsel
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
@@ -1182,7 +1216,11 @@ def _main(argv: Sequence[str] | None) -> int:
 def _execute(args: argparse.Namespace) -> int:
     """Run a command; every failure becomes one Danish line and the documented exit code."""
     if args.verbose:
-        logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO, stream=sys.stderr)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose > 1 else logging.INFO,
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
         # every record this process logs, from any library (signxml's canonicalised envelopes too), is masked
         scrub_handlers()
     try:

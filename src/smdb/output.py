@@ -87,12 +87,22 @@ class ProgressBar:
             self._bar.update(done - self._bar.n)
             return
         now = self._clock()
+        self._seen = (done, total)
         if done >= total or done - self._last_done >= self.every or now - self._last_time >= self.seconds:
-            self.stream.write(f"smdb: {done}/{total} forløb behandlet\n")
-            self.stream.flush()
+            self._line(done, total)
             self._last_done, self._last_time = done, now
 
+    def _line(self, done: int, total: int) -> None:
+        self.stream.write(f"smdb: {done}/{total} forløb behandlet\n")
+        self.stream.flush()
+
     def close(self) -> None:
+        """At the end (also of a run stopped early): the last count, if it was not the last line written."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+            return
+        done, total = getattr(self, "_seen", (0, 0))
+        if total and done != self._last_done:
+            self._line(done, total)
+            self._last_done = done

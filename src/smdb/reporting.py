@@ -797,6 +797,8 @@ class Reporter:
         results: list[Outcome | None] = [item if isinstance(item, Outcome) else None for item in items]
         courses = {i: item for i, item in enumerate(items) if isinstance(item, Kontaktforloeb)}
         notify = _progress_callback(progress)
+        # courses handled (parsed or not); a course not attempted is not counted, so a run stopped early never
+        # says it handled what it did not
         done = [len(items) - len(courses)]
         blocked = [0]
         self._municipal, self._written = {}, set()
@@ -823,9 +825,10 @@ class Reporter:
                     if not stop:
                         blocked[0] = blocked[0] + 1 if outcome.blocking else 0
                     results[i] = outcome
-                    done[0] += 1
-                    if notify is not None:
-                        notify(done[0], len(items))
+                    if outcome.status is not OutcomeStatus.NOT_ATTEMPTED:
+                        done[0] += 1
+                        if notify is not None:
+                            notify(done[0], len(items))
 
         try:
             if workers == 1:

@@ -10,6 +10,7 @@ certificate's password is taken only from ``SMDB_CERT_PASSWORD``: never from a f
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -67,8 +68,12 @@ class _TomlTable(PydanticBaseSettingsSource):
             raise ConfigurationError(f"konfigurationsfilen afvises: {exc}") from None
         except OSError as exc:
             raise ConfigurationError(f"konfigurationsfilen {self.path} kan ikke læses: {os_fejl(exc)}") from None
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigurationError(f"konfigurationsfilen {self.path} er ikke gyldig TOML (UTF-8): {exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigurationError(f"konfigurationsfilen {self.path} er ikke UTF-8") from None
+        except tomllib.TOMLDecodeError as exc:
+            where = re.search(r"line (\d+), column (\d+)", str(exc))
+            at = f" (linje {where.group(1)}, kolonne {where.group(2)})" if where else ""
+            raise ConfigurationError(f"konfigurationsfilen {self.path} er ikke gyldig TOML{at}") from None
         table = loaded.get("smdb", {})
         if isinstance(table, dict) and "cert_password" in table:
             raise ConfigurationError(
@@ -76,6 +81,18 @@ class _TomlTable(PydanticBaseSettingsSource):
             )
         known = set(SmdbSettings.model_fields) - {"cert_password"}
         unknown = sorted(set(loaded) - {"smdb"}) + (sorted(set(table) - known) if isinstance(table, dict) else [])
+        nested = [
+            f"kommuner.{kode}.{k}"
+            for kode, sub in (table.get("kommuner", {}) if isinstance(table, dict) else {}).items()
+            if isinstance(sub, dict)
+            for k in sub
+        ]
+        secret = [k for k in [*unknown, *nested] if "pass" in k.lower() or "adgangskode" in k.lower()]
+        if secret:
+            raise ConfigurationError(
+                f"konfigurationsfilen {self.path} må ikke indeholde adgangskoder ({', '.join(secret)}): sæt "
+                "miljøvariablen SMDB_CERT_PASSWORD (eller SMDB_CERT_PASSWORD_KODE for en kommunes certifikat)"
+            )
         if not isinstance(table, dict) or unknown:
             raise ConfigurationError(
                 f"konfigurationsfilen {self.path} har ukendte nøgler: {', '.join(unknown) or 'smdb'}; "

@@ -306,15 +306,15 @@ class SoapCaller:
                 # zeep's name for a non-200 answer without a SOAP Fault (an HTML page from a proxy, say)
                 if op.writes:
                     raise SmdbOutcomeUnknown(
-                        f"{op.name}: fejlside uden SOAP-svar. Indberetningen kan være gemt i SMDB; afstem med Hent* "
-                        "før der sendes igen"
+                        f"{op.name}: fejlside uden SOAP-svar. Indberetningen kan være gemt i SMDB; kør igen, så "
+                        "afstemmes den med SMDB, før noget sendes igen"
                     ) from None
                 raise SmdbUnavailable(f"{op.name}: fejlside uden SOAP-svar") from None
             raise _fault(exc, state.verified) from None
         except AnswerNotVerified as exc:
             if op.writes:
                 raise SmdbOutcomeUnknown(
-                    f"{op.name}: {exc}. Indberetningen kan være gemt i SMDB; afstem med Hent* før der sendes igen"
+                    f"{op.name}: {exc}. Indberetningen kan være gemt i SMDB; kør igen, så afstemmes den med SMDB"
                 ) from None
             if exc.fault:  # a read: a fault nobody can vouch for is no verdict; try again like a server in trouble
                 raise SmdbUnavailable(f"{op.name}: {exc}") from None
@@ -344,16 +344,17 @@ class SoapCaller:
             if not state.sent:
                 # signing or serialising failed, or the STS refused: the request never left this process
                 raise RequestNotSent(
-                    f"{op.name}: forespørgslen kunne ikke dannes ({type(exc).__name__}); intet er sendt"
+                    f"{op.name}: forespørgslen kunne ikke dannes ({type(exc).__name__}); den er ikke sendt"
                 ) from None
             if _certainly_not_sent(exc):
                 raise SmdbUnavailable(
-                    f"{op.name}: kunne ikke forbinde til {self.base_url} (afvist eller ukendt adresse); intet er sendt"
+                    f"{op.name}: kunne ikke forbinde til {self.base_url} (afvist eller ukendt adresse); "
+                    "kaldet er ikke sendt"
                 ) from None
             what = _describe(exc)
             if op.writes:
                 raise SmdbOutcomeUnknown(
-                    f"{op.name}: {what}. Indberetningen kan være gemt i SMDB; afstem med Hent* før der sendes igen"
+                    f"{op.name}: {what}. Indberetningen kan være gemt i SMDB; kør igen, så afstemmes den med SMDB"
                 ) from None
             raise SmdbUnavailable(f"{op.name}: {what}") from None
         return mapping.plain(raw)
