@@ -596,6 +596,22 @@ def _write_sletteliste(path: str, items: list[dict[str, object]]) -> None:
     write_owner_only(path, buf.getvalue().encode())
 
 
+def _fejlplan(args: argparse.Namespace) -> Any:
+    """``--fejl RATE`` (with ``--fejl-seed``, ``--fejl-typer``, ``--fejl-kun-skriv``): faults injected into the
+    simulator's answers, so a vendor can test its own handling of unknown outcomes (smdb.sim.faults)."""
+    if not args.fejl:
+        return None
+    from smdb.sim.faults import ALL, FaultPlan
+
+    if not 0 < args.fejl <= 1:
+        raise UsageError("--fejl skal være en andel mellem 0 og 1, fx 0.1 for hvert tiende kald")
+    kinds = tuple(k.strip() for k in args.fejl_typer.split(",") if k.strip()) if args.fejl_typer else ALL
+    unknown = sorted(set(kinds) - set(ALL))
+    if unknown:
+        raise UsageError(f"--fejl-typer: ukendt {', '.join(unknown)}; mulige: {', '.join(ALL)}")
+    return FaultPlan(rate=args.fejl, seed=args.fejl_seed, kinds=kinds, writes_only=args.fejl_kun_skriv)
+
+
 def _adgang(values: tuple[str, ...] | None) -> dict[str, list[int]] | None:
     """``--adgang CVR=KODE[,KODE…]`` (repeatable) as CVR -> municipalities; None when not given."""
     if not values:
@@ -637,6 +653,7 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
     app = Simulator(
         store, trusted=trusted, require_signature=not args.allow_unsigned, auth=args.auth, adgang=_adgang(args.adgang)
     )
+    app.fault_plan = _fejlplan(args)
     try:
         server = SimServer(app, host=args.host, port=args.port, latency_ms=args.latency, jitter_ms=args.jitter)
     except OSError as exc:
@@ -1121,6 +1138,10 @@ def _sim() -> None:
 @opt("--sts-cert-out", "sts_cert_out", help="--auth sts: skriv den simulerede STS' certifikat (PEM) hertil")
 @opt("--latency", type=float, default=0.0, help="millisekunder lagt til hvert kald, som hos DST")
 @opt("--jitter", type=float, default=0.0, help="op til så mange millisekunder mere, tilfældigt")
+@opt("--fejl", type=float, help="andel af kaldene, der får en indsprøjtet fejl (0-1), fx 0.1; standard: ingen")
+@opt("--fejl-seed", "fejl_seed", type=int, default=0, help="frø for fejlenes rækkefølge (samme frø, samme fejl)")
+@opt("--fejl-typer", "fejl_typer", help="kun disse fejltyper, kommasepareret (fx reset_after,truncated_after)")
+@opt("--fejl-kun-skriv", "fejl_kun_skriv", is_flag=True, help="kun skrivninger får fejl (Hent* og TokenTest ikke)")
 @opt(
     "--adgang",
     multiple=True,

@@ -244,7 +244,10 @@ class SimServer:
         return f"{self.url}{STS_PATH}"
 
     def start(self) -> SimServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="smdb-sim", daemon=True)
+        # a short poll interval: stopping (every test's teardown) waits at most this long, not socketserver's 0.5 s
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="smdb-sim", daemon=True
+        )
         self._thread.start()
         return self
 
