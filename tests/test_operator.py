@@ -231,3 +231,22 @@ def test_small_things_an_operator_meets(tmp_path: Path, capsys: pytest.CaptureFi
         warnings.showwarning = _vis_advarsel
         warnings.warn("Svar fra SMDB verificeres ikke", UserWarning, stacklevel=1)
     assert capsys.readouterr().err == "smdb: advarsel: Svar fra SMDB verificeres ikke\n"
+
+
+def test_one_documented_way_to_read_user_data_with_danish_violations_by_index() -> None:
+    from datetime import date
+
+    from smdb import ValidationFailed, indlaes, parse_forloeb
+
+    good = _data(1)[0]
+    assert parse_forloeb(good, date(2025, 6, 1)).kommunekode == 101
+    wrong = json.loads(json.dumps(good, default=str))
+    wrong["ANM"]["BehandlingAnmodningDato"] = "ikke en dato"
+    with pytest.raises(ValidationFailed) as exc:
+        parse_forloeb(wrong)
+    assert exc.value.violations and all("2-ANM" in v.fields for v in exc.value.violations)
+    assert "pydantic" not in str(exc.value) and "Input should be" not in str(exc.value)
+    items = indlaes([good, wrong, {"INDS": {}}], date(2025, 6, 1))
+    assert [i.index for i in items] == [0, 1, 2]
+    assert items[0].ok and not items[1].ok and items[1].forloeb is None and items[1].violations
+    assert all(v.forloeb == 1 for v in items[1].violations)

@@ -8,6 +8,9 @@ import smdb
 from smdb import errors
 
 PUBLIC = [
+    "Indlaest",
+    "indlaes",
+    "parse_forloeb",
     "AnswerNotVerified",
     "Anmodning",
     "Afslutning",

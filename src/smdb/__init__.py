@@ -38,6 +38,9 @@ _EXPORTS = {
     "Cpr": "smdb.cpr",
     "validate": "smdb.rules",
     "parse_and_validate": "smdb.rules",
+    "parse_forloeb": "smdb.rules",
+    "indlaes": "smdb.rules",
+    "Indlaest": "smdb.rules",
     "Violation": "smdb.rules",
     # the exception tree (smdb.errors)
     "SmdbError": "smdb.errors",
@@ -74,6 +77,7 @@ __all__ = [
     "CprError",
     "Credentials",
     "Environment",
+    "Indlaest",
     "Indskrivningsforloeb",
     "Ivaerksaettelse",
     "Journal",
@@ -104,8 +108,10 @@ __all__ = [
     "ValidationFailed",
     "Violation",
     "__version__",
+    "indlaes",
     "load_credentials",
     "parse_and_validate",
+    "parse_forloeb",
     "validate",
 ]
 
@@ -149,7 +155,7 @@ if TYPE_CHECKING:
         Tilbudstilknytning,
     )
     from smdb.reporting import Outcome, Reporter, Summary
-    from smdb.rules import Violation, parse_and_validate, validate
+    from smdb.rules import Indlaest, Violation, indlaes, parse_and_validate, parse_forloeb, validate
 
 
 #: Public names whose object has another name in its module.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from smdb.rules import Violation
+    from smdb.rules._core import Violation
 
 
 class SmdbError(Exception):

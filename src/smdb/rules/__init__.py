@@ -11,11 +11,13 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
 
+from smdb.errors import ValidationFailed
 from smdb.models import Indskrivningsforloeb, Kontaktforloeb
 from smdb.rules import afsl, generelt, ivaer, kvalhep, legacy, tilb  # noqa: F401 - registers the checks
 from smdb.rules._core import REGLER, Kontekst, Regel, Violation, navn, regel
@@ -31,7 +33,18 @@ EN_AABEN_ANMODNING = regel(
     "Inden for samme myndighedskommune må en borger højst have én anmodning uden afslutning (ét aktivt forløb).",
 )
 
-__all__ = ["REGLER", "Regel", "Violation", "parse", "parse_and_validate", "parse_validate_and_warn", "validate"]
+__all__ = [
+    "REGLER",
+    "Indlaest",
+    "Regel",
+    "Violation",
+    "indlaes",
+    "parse",
+    "parse_and_validate",
+    "parse_forloeb",
+    "parse_validate_and_warn",
+    "validate",
+]
 
 
 def validate(forloeb: Forloeb | Sequence[Forloeb], today: date | None = None) -> list[Violation]:
@@ -94,6 +107,52 @@ def parse(data: Any, index: int | None = None) -> tuple[Forloeb | None, list[Vio
         return model.model_validate(data), []
     except ValidationError as exc:
         return None, fra_validation_error(exc, index)
+
+
+def parse_forloeb(data: Any, today: date | None = None) -> Kontaktforloeb:
+    """One course from user data (JSON-like, official names), parsed and checked against every rule.
+
+    The documented way in for a case system: unlike ``Kontaktforloeb.model_validate`` (pydantic's own English
+    errors), every problem is a :class:`Violation` with section, Felt-ID, official name and a Danish message.
+
+    :raises ValidationFailed: the data does not parse, is not a Kontaktforløb, or breaks a rule (all violations).
+    """
+    forloeb, violations = parse(data)
+    if forloeb is not None and not isinstance(forloeb, Kontaktforloeb):
+        raise ValidationFailed([Violation("1.2", (), "ikke_kontaktforloeb", "Dataene er ikke et kontaktforløb")])
+    if forloeb is None:
+        raise ValidationFailed(violations or [Violation("1.2", (), "ulaeselig", "Dataene kan ikke læses")])
+    found = validate(forloeb, today)
+    if found:
+        raise ValidationFailed(found)
+    return forloeb
+
+
+@dataclass(frozen=True)
+class Indlaest:
+    """One course of the input as read: its index, the course (None when it did not parse) and its violations."""
+
+    index: int
+    forloeb: Forloeb | None
+    violations: list[Violation]
+
+    @property
+    def ok(self) -> bool:
+        """Did the course parse and keep every rule?"""
+        return self.forloeb is not None and not self.violations
+
+
+def indlaes(data: Any, today: date | None = None) -> list[Indlaest]:
+    """Every course of ``data`` (one course or a list), index by index as in the input, parsed and validated: the
+    courses that did not parse are there too, with their violations, so a case system can point at each."""
+    items = data if isinstance(data, list) else [data]
+    out = []
+    for i, item in enumerate(items):
+        forloeb, violations = parse(item, i)
+        if forloeb is not None:
+            violations = [replace(v, forloeb=i) for v in validate(forloeb, today)]
+        out.append(Indlaest(i, forloeb, violations))
+    return out
 
 
 def _drop(data: Any, loc: Sequence[Any]) -> bool:
