@@ -250,3 +250,21 @@ def test_one_documented_way_to_read_user_data_with_danish_violations_by_index() 
     assert [i.index for i in items] == [0, 1, 2]
     assert items[0].ok and not items[1].ok and items[1].forloeb is None and items[1].violations
     assert all(v.forloeb == 1 for v in items[1].violations)
+
+
+def test_a_violation_says_where_it_is_as_data() -> None:
+    """A case system highlights the field: the course, the form, which record of a list, the Felt-ID."""
+    from datetime import date
+
+    from smdb import indlaes
+
+    data = _data(1)[0]
+    data["TILB"][1]["TilbudTilknyttetBehandlingStartDato"] = "2024-03-05"  # before the iværksættelse (§6.1.4)
+    broken = json.loads(json.dumps(_data(2)[1], default=str))
+    broken["TILB"][1]["TilbudId"] = "x"
+    first, second = indlaes([data, broken], date(2025, 6, 1))
+    (v,) = [v for v in first.violations if v.code == "tilb_start_foer_ivaer"]
+    assert v.placering == {"forloeb": 0, "skema": "TILB", "nr": 1, "felt": v.fields[0]}
+    assert v.fields[0].endswith("-TILB")
+    (w,) = second.violations
+    assert (w.forloeb, w.skema, w.nr) == (1, "TILB", 1)

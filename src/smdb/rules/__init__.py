@@ -64,7 +64,7 @@ def validate(forloeb: Forloeb | Sequence[Forloeb], today: date | None = None) ->
     for idx, f in items:
         checks = FORLOEB if isinstance(f, Kontaktforloeb) else legacy.INDSKRIVNING
         for v in checks.run(f, ctx):
-            out.append(v if idx is None else Violation(v.rule, v.fields, v.code, v.message, idx))
+            out.append(v if idx is None else replace(v, forloeb=idx))
         if idx is not None:
             if isinstance(f, Kontaktforloeb):
                 kontakt.append((idx, f))
@@ -196,11 +196,7 @@ def rules_of_the_rest(
                 return []
     else:
         return []
-    return [
-        Violation(v.rule, v.fields, v.code, v.message, index)
-        for v in validate(course, today)
-        if not unreadable & set(v.fields)
-    ]
+    return [replace(v, forloeb=index) for v in validate(course, today) if not unreadable & set(v.fields)]
 
 
 def parse_and_validate(data: Any, today: date | None = None) -> tuple[list[Forloeb], list[Violation]]:
@@ -235,7 +231,7 @@ def parse_validate_and_warn(
     else:
         for v in validate(parsed, today):
             orig = idx_map[v.forloeb] if v.forloeb is not None else None
-            violations.append(Violation(v.rule, v.fields, v.code, v.message, orig))
+            violations.append(replace(v, forloeb=orig))
         for w in advarsler(parsed, today) if warn else []:
             warnings.append(Violation(w.rule, w.fields, w.code, w.message, idx_map[w.forloeb or 0]))
     return parsed, violations, warnings
@@ -251,8 +247,4 @@ def nye_brud(
     the cross-course ones (§6.1.2, §6.1.6), is caught.
     """
     gamle = {(v.code, v.message) for v in validate([*andre, foer] if foer is not None else list(andre), today)}
-    return [
-        Violation(v.rule, v.fields, v.code, v.message, None)
-        for v in validate([*andre, efter], today)
-        if (v.code, v.message) not in gamle
-    ]
+    return [replace(v, forloeb=None) for v in validate([*andre, efter], today) if (v.code, v.message) not in gamle]

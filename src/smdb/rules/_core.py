@@ -25,9 +25,27 @@ class Violation:
     code: str
     message: str
     forloeb: int | None = None
+    #: Which record of a form with several (TILB, YDEL) it is about: its index in that list; None otherwise.
+    nr: int | None = None
+
+    @property
+    def skema(self) -> str | None:
+        """The form the violation is about (ANM, IVÆR, TILB, KvalHep, AFSL, INDS, YDEL, UDSK), from its first
+        Felt-ID: with :attr:`felt`, :attr:`nr` and :attr:`forloeb`, where a case system highlights it."""
+        return self.fields[0].split("-", 1)[1] if self.fields and "-" in self.fields[0] else None
+
+    @property
+    def felt(self) -> str | None:
+        """The first Felt-ID the violation names (e.g. ``4-TILB``), or None."""
+        return self.fields[0] if self.fields else None
+
+    @property
+    def placering(self) -> dict[str, Any]:
+        """Where it is, as data: the course's index, the form, the record's index in the form's list, the Felt-ID."""
+        return {"forloeb": self.forloeb, "skema": self.skema, "nr": self.nr, "felt": self.felt}
 
     def to_dict(self) -> dict[str, Any]:
-        """The violation as JSON (forloeb, rule, fields, code, message)."""
+        """The violation as JSON (forloeb, rule, fields, code, message; the shape scripts rely on)."""
         return {
             "forloeb": self.forloeb,
             "rule": self.rule,
@@ -57,8 +75,11 @@ class Regel:
     felter: tuple[str, ...]
     beskrivelse: str
 
-    def brud(self, besked: str, felter: Iterable[str] | None = None) -> Violation:
-        return Violation(self.afsnit, tuple(felter) if felter is not None else self.felter, self.kode, besked)
+    def brud(self, besked: str, felter: Iterable[str] | None = None, nr: int | None = None) -> Violation:
+        """A violation of this rule: ``felter`` narrows the Felt-IDs, ``nr`` is the record's index in its form's
+        list (which tilbudstilknytning, which ydelse)."""
+        chosen = tuple(felter) if felter is not None else self.felter
+        return Violation(self.afsnit, chosen, self.kode, besked, nr=nr)
 
 
 REGLER: dict[str, Regel] = {}

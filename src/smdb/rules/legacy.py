@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from smdb.codes import IndskrivningHvorfra, Samtaleramme, UdskrivningAarsag, YdelseAfsluttetAarsag
 from smdb.models import LUKKET_FRA, Indskrivningsforloeb
@@ -195,4 +196,4 @@ def paa_tvaers(forloeb: Sequence[tuple[int, Indskrivningsforloeb]]) -> Iterator[
 
 
 def _med_index(v: Violation, idx: int) -> Violation:
-    return Violation(v.rule, v.fields, v.code, v.message, idx)
+    return replace(v, forloeb=idx)

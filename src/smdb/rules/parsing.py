@@ -157,4 +157,5 @@ def _violation(err: Any, forloeb: int | None) -> Violation:
     if "[" in sted:
         besked += f" (i {sted})"
     afsnit = AFSNIT.get(form, "3.1")
-    return Violation(afsnit, felter, r.kode, besked, forloeb)
+    nr = next((part for part in loc[1:2] if isinstance(part, int)), None)  # TILB[1], YDEL[0]
+    return Violation(afsnit, felter, r.kode, besked, forloeb, nr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 
 from smdb.codes import SUBSTITUTIONSTYPER
@@ -88,9 +89,9 @@ def _tilb(f: Kontaktforloeb, ctx: Kontekst) -> Iterator[Violation]:
         yield TILB_UDEN_IVAER.brud(
             f"Forløbet har {len(f.tilbud)} tilbudstilknytning(er) men ingen iværksættelse ({IVAER})"
         )
-    for t in f.tilbud:
-        yield from _datoer(t, iv.ivaerksat_dato if iv else None, afsl.afsluttet_dato if afsl else None)
-        yield from _autorisation(t)
+    for nr, t in enumerate(f.tilbud):  # each violation says which tilbudstilknytning (TILB[nr])
+        own = [*_datoer(t, iv.ivaerksat_dato if iv else None, afsl.afsluttet_dato if afsl else None), *_autorisation(t)]
+        yield from (replace(v, nr=nr) for v in own)
     if iv is not None and not any(t.startdato == iv.ivaerksat_dato for t in f.tilbud):
         yield INGEN_START_LIG_IVAER.brud(f"Mindst én {START} skal være lig med {IVAER} ({iv.ivaerksat_dato})")
     yield from _parallel_substitution(f.tilbud)
