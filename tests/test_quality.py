@@ -46,6 +46,14 @@ def test_rules_documentation_is_current() -> None:
     )
 
 
+def test_fields_documentation_is_current() -> None:
+    from smdb.models._docs import render
+
+    assert (ROOT / "docs" / "fields.md").read_text(encoding="utf-8") == render(), (
+        "run python -m smdb.models._docs > docs/fields.md"
+    )
+
+
 def test_dependencies_point_down_the_domain_imports_no_protocol() -> None:
     """The domain (models, rules, the form table, the register, codes, CPR, errors) never imports SOAP, auth, HTTP,
     the client or the workflow: a new transport or a different WSDL cannot reach the business rules."""
