@@ -268,3 +268,23 @@ def test_a_violation_says_where_it_is_as_data() -> None:
     assert v.fields[0].endswith("-TILB")
     (w,) = second.violations
     assert (w.forloeb, w.skema, w.nr) == (1, "TILB", 1)
+
+
+def test_a_memory_address_in_a_debug_log_is_not_taken_for_a_cpr_number() -> None:
+    from smdb.cpr import scrub
+
+    assert scrub("<object at 0x7f4512345678>") == "<object at 0x7f4512345678>"
+    assert scrub("cpr 0101901234, 0x0101901234") == "cpr 010190-****, 0x010190-****"  # no hex letter: masked
+
+
+def test_a_symlinked_journal_is_an_unsafe_file_and_a_refused_journal(tmp_path: Path) -> None:
+    from smdb.errors import NotAJournal, UnsafeFile
+    from smdb.journal import Journal
+
+    target = tmp_path / "real.db"
+    target.write_bytes(b"")
+    (tmp_path / "j.db").symlink_to(target)
+    with pytest.raises(UnsafeFile, match="symbolsk link"):
+        Journal(tmp_path / "j.db")
+    with pytest.raises(NotAJournal):
+        Journal(tmp_path / "j.db")

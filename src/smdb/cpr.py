@@ -73,9 +73,18 @@ def mask(cpr: str) -> str:
     return f"{digits[:6]}-****" if len(digits) >= 6 else "******-****"
 
 
+#: A hexadecimal number such as a memory address (``0x7f4512345678``): never a CPR number, so left as it is.
+_HEX = re.compile(r"(0[xX][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*)")
+
+
 def scrub(text: str) -> str:
-    """Mask every CPR-like number in a free text (log lines, SOAP envelopes, fault messages)."""
-    return CPR_IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}-****", text)
+    """Mask every CPR-like number in a free text (log lines, SOAP envelopes, fault messages); hexadecimal numbers
+    (``-vv`` logs memory addresses) are not CPR numbers and stay readable."""
+    parts = _HEX.split(text)
+    return "".join(
+        part if i % 2 else CPR_IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}-****", part)
+        for i, part in enumerate(parts)
+    )
 
 
 def alder(cpr: str, paa_dato: date) -> int:

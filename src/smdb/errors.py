@@ -112,6 +112,11 @@ class UnsafeFile(SmdbError, OSError):
     """The path is a symbolic link, not a regular file, or not the kind of file the caller expects."""
 
 
+class UnsafeJournal(NotAJournal, UnsafeFile):
+    """The journal's path is not a regular file of its own (a symbolic link, a device): both a refused journal and
+    an unsafe file, so either ``except`` catches it."""
+
+
 class StsError(SmdbError):
     """The STS refused to issue a token. The message says what a support desk should check."""
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from smdb.errors import NotAJournal, UnsafeFile
+from smdb.errors import NotAJournal, UnsafeFile, UnsafeJournal
 from smdb.files import check_sqlite_tables, create_owner_only, os_fejl
 from smdb.locks import CitizenLocks, FileLocks
 
@@ -163,8 +163,10 @@ class SqliteDb:
             refuse_network_filesystem(Path(path))
             try:
                 create_owner_only(path, check_is_journal)  # it describes citizens in treatment
+            except NotAJournal:
+                raise
             except UnsafeFile as exc:
-                raise NotAJournal(str(exc)) from None
+                raise UnsafeJournal(str(exc)) from None
             except OSError as exc:
                 raise NotAJournal(f"{path}: kan ikke åbnes ({os_fejl(exc)})") from None
             target = str(path)
