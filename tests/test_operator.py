@@ -288,3 +288,48 @@ def test_a_symlinked_journal_is_an_unsafe_file_and_a_refused_journal(tmp_path: P
         Journal(tmp_path / "j.db")
     with pytest.raises(NotAJournal):
         Journal(tmp_path / "j.db")
+
+
+def test_tables_logs_and_network_errors_speak_danish(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from smdb.cli import _print_rows
+
+    out = io.StringIO()
+    _print_rows([{f"k{i}": (i == 0) for i in range(9)}], "table", out)
+    text = out.getvalue()
+    assert "ja" in text and "True" not in text and "False" not in text
+    assert "(1 kolonne mere: brug --format json eller csv)" in text
+    # a WSDL that cannot be fetched: the reason in Danish words, not requests' class name
+    source = f"http://127.0.0.1:{_dead_port()}/hent.wsdl"
+    assert main(["contract", "diff", source]) == EXIT_LATER
+    err = capsys.readouterr().err
+    assert "forbindelsen kunne ikke oprettes" in err and "ConnectionError" not in err, err
+    # log lines carry their time
+    data = tmp_path / "c.json"
+    data.write_text(json.dumps(_data(1), default=str))
+    assert main(["sim", "cert", "--out", str(tmp_path)]) == 0
+    command = [
+        sys.executable,
+        "-m",
+        "smdb",
+        "-v",
+        "--env",
+        "local",
+        "--endpoint",
+        f"http://127.0.0.1:{_dead_port()}",
+        "--cert",
+        str(tmp_path / "test-cert.pem"),
+        "--key",
+        str(tmp_path / "test-key.pem"),
+        "indberet",
+        str(data),
+        "--today",
+        "2025-06-01",
+    ]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == EXIT_LATER, proc.stderr
+    logged = [line for line in proc.stderr.splitlines() if " INFO " in line]
+    assert logged, proc.stderr
+    for line in logged:
+        assert line[:4].isdigit() and line[4] == "-", line  # 2026-12-06 10:00:00,123 INFO …
