@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from smdb import eksempler as ex
@@ -38,3 +42,20 @@ def measure(fn: Callable[[], Any], repeats: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+@contextmanager
+def sim_serve(latency_ms: int, trust: Path, *extra: str) -> Iterator[dict[str, str]]:
+    """``smdb sim serve --latency MS --trust CERT [EXTRA…]`` in a process of its own; yields the settings it prints
+    (``SMDB_ENDPOINT``)."""
+    command = [sys.executable, "-m", "smdb", "sim", "serve", "--port", "0", "--latency", str(latency_ms)]
+    proc = subprocess.Popen(
+        [*command, "--trust", str(trust), *extra], stdout=subprocess.PIPE, text=True, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()  # the banner
+        yield dict(part.split("=", 1) for part in proc.stdout.readline().split())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -11,7 +11,6 @@ time of a re-run of the unchanged batch (goal: <= 10 calls, thanks to one state 
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from _common import full_courses
+from _common import full_courses, sim_serve
 
 from smdb.auth import testcert
 from smdb.client import SmdbClient
@@ -31,32 +30,11 @@ TODAY = date(2025, 6, 1)
 
 
 @contextmanager
-def sim_serve(latency_ms: int, workdir: Path) -> Iterator[str]:
-    """``smdb sim serve --latency MS`` in a process of its own, trusting the benchmark's certificate."""
-    command = [
-        sys.executable,
-        "-m",
-        "smdb",
-        "sim",
-        "serve",
-        "--port",
-        "0",
-        "--latency",
-        str(latency_ms),
-        "--trust",
-        str(workdir / "cert.pem"),
-        "--server-cert-out",
-        str(workdir / "server.pem"),
-    ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        url = proc.stdout.readline().split("=", 1)[1].strip()
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def sim_serve_url(latency_ms: int, workdir: Path) -> Iterator[str]:
+    """The simulator trusting the benchmark's certificate, writing its own for the client to verify answers."""
+    extra = ("--server-cert-out", str(workdir / "server.pem"))
+    with sim_serve(latency_ms, workdir / "cert.pem", *extra) as settings:
+        yield settings["SMDB_ENDPOINT"]
 
 
 def client(url: str, creds: object, workdir: Path) -> SmdbClient:
@@ -73,7 +51,7 @@ def client(url: str, creds: object, workdir: Path) -> SmdbClient:
 
 
 def run(courses: list[Kontaktforloeb], workers: int, latency: int, creds: object, workdir: Path) -> dict[str, float]:
-    with sim_serve(latency, workdir) as url:
+    with sim_serve_url(latency, workdir) as url:
         c = client(url, creds, workdir)
         started = time.perf_counter()
         first = Reporter(c).report_many(courses, workers=workers)

@@ -22,7 +22,7 @@ from pathlib import Path
 from _common import full_courses
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench_scaleout import sim_serve
+from bench_scaleout import sim_env
 from tests.postgres import Cluster
 
 from smdb.journal import Journal
@@ -44,7 +44,7 @@ def main(n: int = 100, latency_ms: int = 40, interval_ms: int = 100) -> int:
             os.environ["SMDB_JOURNAL_KEY"] = os.urandom(32).hex()
             courses = [Kontaktforloeb.model_validate(c) for c in full_courses(n + 1)]
             url = cluster.database()
-            with sim_serve(workdir, latency_ms, workdir / "smdb.db") as env:
+            with sim_env(workdir, latency_ms, workdir / "smdb.db") as env:
                 # the floor: one course alone, its calls counted
                 os.environ.update(env)
                 client = SmdbSettings.load().client(today=lambda: date(2025, 6, 1))

@@ -28,34 +28,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from _common import full_courses
+from _common import full_courses, sim_serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.postgres import Cluster
 
 
 @contextmanager
-def sim_serve(workdir: Path, latency_ms: int, db: Path) -> Iterator[dict[str, str]]:
-    command = [
-        sys.executable,
-        "-m",
-        "smdb",
-        "sim",
-        "serve",
-        "--port",
-        "0",
-        "--latency",
-        str(latency_ms),
-        "--trust",
-        str(workdir / "test-cert.pem"),
-        "--db",
-        str(db),
-    ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        settings = dict(part.split("=", 1) for part in proc.stdout.readline().split())
+def sim_env(workdir: Path, latency_ms: int, db: Path) -> Iterator[dict[str, str]]:
+    """The simulator with its own database, and the environment the CLI needs to report to it."""
+    with sim_serve(latency_ms, workdir / "test-cert.pem", "--db", str(db)) as settings:
         yield {
             **os.environ,
             "SMDB_ENV": "local",
@@ -63,9 +45,6 @@ def sim_serve(workdir: Path, latency_ms: int, db: Path) -> Iterator[dict[str, st
             "SMDB_KEY": str(workdir / "test-key.pem"),
             **settings,
         }
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def run(parts: list[Path], journal: str | None, env: dict[str, str]) -> float:
@@ -122,7 +101,7 @@ def main(n: int = 300, latency_ms: int = 200) -> int:
                 ("1 process x 8, SQLite journal", [whole], str(workdir / "j.db")),
             ]
             for i, (name, parts, journal) in enumerate(scenarios):
-                with sim_serve(workdir, latency_ms, workdir / f"smdb{i}.db") as env:
+                with sim_env(workdir, latency_ms, workdir / f"smdb{i}.db") as env:
                     results[name] = run(parts, journal, env)
                 print(f"{name:40s} {results[name]:7.1f} s  {n / results[name]:6.2f} courses/s", flush=True)
             one = results["1 process x 8, PostgreSQL journal"]

@@ -15,61 +15,10 @@ from typing import Any, Protocol
 
 from smdb.errors import NotAJournal, UnsafeFile, UnsafeJournal
 from smdb.files import check_sqlite_tables, create_owner_only, os_fejl
+from smdb.journal_schema import ddl
 from smdb.locks import CitizenLocks, FileLocks
 
-SQLITE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS steps (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    course_key TEXT NOT NULL,
-    cpr_masked TEXT NOT NULL,
-    step TEXT NOT NULL,
-    step_key TEXT,
-    content_hash TEXT NOT NULL,
-    status TEXT NOT NULL,
-    smdb_id INTEGER,
-    reason TEXT,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS steps_course ON steps (course_key);
-CREATE TABLE IF NOT EXISTS courses (
-    course_key TEXT PRIMARY KEY,
-    content_hash TEXT NOT NULL,
-    status TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    cpr_masked TEXT,
-    reason TEXT
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    course_key TEXT PRIMARY KEY,
-    kommunekode INTEGER NOT NULL,
-    cpr_masked TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    nonce BLOB NOT NULL,
-    data BLOB NOT NULL,
-    state TEXT NOT NULL,
-    enqueued_at TEXT NOT NULL,
-    changed_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    next_try_at TEXT NOT NULL,
-    reason TEXT,
-    done_at TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, next_try_at);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    source TEXT,
-    summary TEXT
-);
-CREATE TABLE IF NOT EXISTS plans (
-    name TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    nonce BLOB NOT NULL,
-    data BLOB NOT NULL
-);
-"""
+SQLITE_SCHEMA = ddl("sqlite")
 #: Tables every journal has, and those added later (a journal written before them is still a journal).
 TABLES = {"meta", "steps", "courses"}
 LATER_TABLES = frozenset({"plans", "outbox", "runs"})
