@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import email.utils
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Any, Protocol
 
+from smdb.auth.certificates import Credentials
 from smdb.auth.wsse import CLOCK_SKEW
 from smdb.errors import SmdbError
 
-if TYPE_CHECKING:
-    from smdb.client import SmdbClient
+
+class Kontrollerbar(Protocol):
+    """What the check needs of a client (:class:`smdb.client.SmdbClient` has it): so this module does not import
+    the client that offers ``client.check()``."""
+
+    credentials: Credentials | None
+    soap: Any
+
+    def whoami(self) -> dict[str, Any]: ...
+
+    def endpoint(self, service: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +37,7 @@ class CheckResult:
     lines: list[str]
 
 
-def check(client: SmdbClient) -> CheckResult:
+def check(client: Kontrollerbar) -> CheckResult:
     """Is the certificate valid, the endpoint reachable and our clock sane? Never raises; says what to fix."""
     lines: list[str] = []
     ok = True
@@ -59,7 +70,7 @@ def check(client: SmdbClient) -> CheckResult:
     return CheckResult(ok, lines)
 
 
-def clock_skew(client: SmdbClient) -> float | None:
+def clock_skew(client: Kontrollerbar) -> float | None:
     """Our clock minus the server's, from the HTTP Date header of the last answer (1 s resolution)."""
     server_date = client.soap.server_date
     if not server_date:
@@ -68,4 +79,5 @@ def clock_skew(client: SmdbClient) -> float | None:
         server = email.utils.parsedate_to_datetime(server_date)
     except (TypeError, ValueError):
         return None
-    return (client.soap.clock() - server).total_seconds()
+    now: datetime = client.soap.clock()
+    return (now - server).total_seconds()

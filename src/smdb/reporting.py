@@ -37,6 +37,7 @@ from smdb.forms import Form
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
 from smdb.locks import Held
 from smdb.models import Afslutning, Ivaerksaettelse, Kontaktforloeb, KvalHep, SmdbModel, Tilbudstilknytning
+from smdb.progress import ProgressBar
 from smdb.register import aendringens_brud, ukendte_henvisninger
 from smdb.rules import Violation, parse, rules_of_the_rest
 
@@ -943,8 +944,6 @@ def _progress_callback(progress: ProgressCallback | TextIO | None) -> ProgressCa
     """A callback as given; a stream (as before) gets the CLI's plain progress bar."""
     if progress is None or callable(progress):
         return progress
-    from smdb.output import ProgressBar
-
     return ProgressBar(progress)
 
 
