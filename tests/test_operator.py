@@ -333,3 +333,15 @@ def test_tables_logs_and_network_errors_speak_danish(tmp_path: Path, capsys: pyt
     assert logged, proc.stderr
     for line in logged:
         assert line[:4].isdigit() and line[4] == "-", line  # 2026-12-06 10:00:00,123 INFO …
+
+
+def test_an_unknown_write_tells_the_operator_to_run_again(sim: SimServer) -> None:
+    """Not "afstem med Hent*" (advice for a developer): a re-run reconciles it by itself."""
+    from smdb.errors import SmdbOutcomeUnknown
+    from smdb.sim.faults import FaultPlan
+
+    sim.app.fault_plan = FaultPlan(rate=1.0, kinds=["truncated_after"], writes_only=True)
+    client = sim.client()
+    with pytest.raises(SmdbOutcomeUnknown) as exc:
+        client.indsaet_ivaerksaettelse(Kontaktforloeb.model_validate(_data(1)[0]), validate_first=False)
+    assert "kør igen" in str(exc.value) and "Hent" not in str(exc.value)
