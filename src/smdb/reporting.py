@@ -631,11 +631,7 @@ class Reporter:
             # the problem)
             self._set_course(index, key, chash, FAILED, masked, str(exc))
             blocking = isinstance(exc, SmdbUnavailable | SecurityError | StsError | SmdbSecurityFault)
-            error = (
-                "SmdbUnavailable"
-                if isinstance(exc, SmdbUnavailable) and type(exc).__name__ not in _LATER_ERRORS
-                else type(exc).__name__
-            )
+            error = type(exc).__name__
             return Outcome(index, masked, OutcomeStatus.FAILED, sent, reason=str(exc), blocking=blocking, error=error)
 
     def _written_by_another(self, forloeb: Kontaktforloeb, rejected: _Rejected) -> bool:

@@ -180,20 +180,24 @@ class SmdbSettings(BaseSettings):
     def clients(self, *, today: Callable[[], date] = date.today, **overrides: Any) -> dict[int, SmdbClient]:
         """One client per municipality of ``[smdb.kommuner.KODE]``, each signing with that municipality's own
         certificate (its password from ``SMDB_CERT_PASSWORD_KODE``); every other setting as :meth:`client`."""
+        return {
+            kode: self.client(today=today, credentials=self._kommune_credentials(kode), **overrides)
+            for kode in sorted(self.kommuner)
+        }
+
+    def _kommune_credentials(self, kode: int) -> Any:
+        """The municipality's certificate, loaded and checked; its password only from ``SMDB_CERT_PASSWORD_KODE``."""
         from smdb import auth as auth_files
         from smdb.errors import CertificateError
 
-        out: dict[int, SmdbClient] = {}
-        for kode, k in sorted(self.kommuner.items()):
-            variable = f"SMDB_CERT_PASSWORD_{kode}"
-            password = os.environ.get(variable)
-            try:
-                creds = auth_files.load(k.cert, password, k.key)
-                creds.check_validity()
-            except CertificateError as exc:
-                raise ConfigurationError(f"[smdb.kommuner.{kode}]: {exc} (adgangskoden fra {variable})") from None
-            out[kode] = self.client(today=today, credentials=creds, **overrides)
-        return out
+        k = self.kommuner[kode]
+        variable = f"SMDB_CERT_PASSWORD_{kode}"
+        try:
+            creds = auth_files.load(k.cert, os.environ.get(variable), k.key)
+            creds.check_validity()
+        except CertificateError as exc:
+            raise ConfigurationError(f"[smdb.kommuner.{kode}]: {exc} (adgangskoden fra {variable})") from None
+        return creds
 
     def client(self, *, today: Callable[[], date] = date.today, **overrides: Any) -> SmdbClient:
         """An :class:`~smdb.client.SmdbClient` for these settings (certificates loaded and checked); ``overrides``
@@ -218,7 +222,7 @@ class SmdbSettings(BaseSettings):
             except CertificateError as exc:
                 raise ConfigurationError(str(exc)) from None
         elif self.env != "local" and self.kommuner:
-            creds = self.clients(today=today, **overrides)[min(self.kommuner)].credentials
+            creds = self._kommune_credentials(min(self.kommuner))  # the default client: the first municipality's
         elif self.env != "local":
             raise ConfigurationError("angiv organisationens certifikat med --cert eller SMDB_CERT")
         server_certs = _certificates(self.server_cert, "DST's certifikat") if self.server_cert else []
