@@ -304,6 +304,7 @@ class Simulator:
         op = next((o for o in OPERATIONS.values() if o.action == action), None)
         plan = self.fault_plan
         reply = _Reply()
+        self._local.caller = None  # set once this request is authenticated; never the previous request's
         try:
             expected = BINDINGS[self.auth].envelope_ns
             if soap != expected:  # the binding of the mode, as the contract says (docs/service-contract.md)
