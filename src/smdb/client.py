@@ -94,6 +94,9 @@ class SmdbClient:
         an older one is a replay.
     :param today: "today" for local validation; injectable so rules are testable.
     :param clock: "now" for WS-Security timestamps.
+    :raises ConfigurationError: a setting that cannot work (an unknown auth mode, plain http:// to another host,
+        a non-positive deadline).
+    :raises CertificateError: the organisation certificate is expired or not yet valid.
     """
 
     def __init__(
@@ -179,7 +182,14 @@ class SmdbClient:
         return self.soap.endpoint(service)
 
     def call(self, operation: str, **kwargs: Any) -> Any:
-        """Call any operation of the contract with payload dicts; returns plain dicts/lists/values."""
+        """Call any operation of the contract with payload dicts; returns plain dicts/lists/values.
+
+        :raises SmdbUnavailable: SMDB could not be reached or answered with an error page (retried first).
+        :raises AnswerNotVerified: the answer was not signed by DST's configured certificate, or is not the
+            answer to this request (another request's, replayed).
+        :raises SmdbFault: SMDB refused the request (its code and rule on the exception).
+        :raises SmdbOutcomeUnknown: (a write) sent, but its outcome is unknown: reconcile before sending again.
+        """
         return self.soap.call(operation, **kwargs)
 
     def unbound_answers(self) -> int:
@@ -194,7 +204,13 @@ class SmdbClient:
     # ------------------------------------------------------------------ generic, driven by the per-form table
     def hent(self, form: Form, **criteria: Any) -> list[Hentet[Any]]:
         """Records of ``form`` matching ``criteria`` (cpr, kommunekode, anmodning_id, ivaerksaettelse_id,
-        indskrivning_id), each with the ids it refers to; a malformed CPR is refused before anything is sent."""
+        indskrivning_id), each with the ids it refers to; a malformed CPR is refused before anything is sent.
+
+        :raises SmdbUnavailable: SMDB could not be reached or answered with an error page (retried first).
+        :raises AnswerNotVerified: the answer was not signed by DST's configured certificate, or is not the
+            answer to this request (another request's, replayed).
+        :raises SmdbFault: SMDB refused the request (its code and rule on the exception).
+        """
         spec = FORMS[form]
         if spec.hent is None:
             raise ConfigurationError(f"{form} hentes med sin overordnede ({spec.parent}), ikke for sig")
@@ -205,6 +221,12 @@ class SmdbClient:
 
         Sent as given: the typed methods below validate against what SMDB holds first. An iværksættelse travels
         with its anmodning (:meth:`indsaet_ivaerksaettelse`), since §1.2 lists no separate action for it.
+
+        :raises ValidationFailed: (with ``validate_first``) the change breaks a rule; nothing was sent.
+        :raises SmdbOutcomeUnknown: the write was sent but its outcome is unknown (no answer, a cut-off or
+            unverifiable answer, a security fault): reconcile with Hent* (``Reporter`` does) before sending again.
+        :raises SmdbRuleRejected: SMDB refused the write by a business rule.
+        :raises SmdbUnavailable: SMDB could not be reached; nothing was sent.
         """
         spec = spec_of(record)
         if spec.form is Form.IVAER:
@@ -301,7 +323,13 @@ class SmdbClient:
             raise ValidationFailed(nye)
 
     def hent_forloeb(self, cpr: str, kommunekode: int | None = None) -> list[Kontaktforloeb]:
-        """Every stored course of a citizen (in the municipality), assembled from the four Hent* calls."""
+        """Every stored course of a citizen (in the municipality), assembled from the four Hent* calls.
+
+        :raises SmdbUnavailable: SMDB could not be reached or answered with an error page (retried first).
+        :raises AnswerNotVerified: the answer was not signed by DST's configured certificate, or is not the
+            answer to this request (another request's, replayed).
+        :raises SmdbFault: SMDB refused the request (its code and rule on the exception).
+        """
         anm = self.hent_anmodninger(cpr=cpr, kommunekode=kommunekode)
         if not anm:
             return []
@@ -350,6 +378,12 @@ class SmdbClient:
 
         The anmodning travels with IndsaetIvaerksaettelse because §1.2 lists no separate action for it
         (docs/service-contract.md). ``state`` is the citizen's stored courses; fetched when not given.
+
+        :raises ValidationFailed: (with ``validate_first``) the change breaks a rule; nothing was sent.
+        :raises SmdbOutcomeUnknown: the write was sent but its outcome is unknown (no answer, a cut-off or
+            unverifiable answer, a security fault): reconcile with Hent* (``Reporter`` does) before sending again.
+        :raises SmdbRuleRejected: SMDB refused the write by a business rule.
+        :raises SmdbUnavailable: SMDB could not be reached; nothing was sent.
         """
         anm = forloeb.anmodning.model_copy(update={"kommunekode": forloeb.kommunekode})
         if validate_first:

@@ -164,6 +164,10 @@ class Journal:
     :param key: the HMAC key for course keys; default :func:`journal_key` (environment or key file). A key is only
         ever created for a new SQLite journal; an existing one and every PostgreSQL journal need the key they were
         written with, and the error names where it is looked for. An in-memory journal uses a random key of its own.
+    :raises NotAJournal: the file or database is something else, was written with another key, or its key is
+        missing (the message names ``SMDB_JOURNAL_KEY``); a symbolic link or device also raises it (as
+        ``UnsafeJournal``, an :class:`~smdb.errors.UnsafeFile` too).
+    :raises ConfigurationError: a PostgreSQL URL without psycopg installed (``smdb-client[postgresql]``).
     """
 
     def __init__(self, path: str | Path | None = None, *, key: bytes | None = None) -> None:

@@ -515,7 +515,12 @@ class Reporter:
 
         Thread-safe, and safe across processes and machines that share the journal: the citizen (CPR in the
         municipality) is held by one writer at a time for as far as the journal is shared (:meth:`Journal.hold`).
-        A citizen held elsewhere for ``lock_timeout`` seconds is left for the next run (``busy``)."""
+        A citizen held elsewhere for ``lock_timeout`` seconds is left for the next run (``busy``).
+
+        Never raises for what happens to the course (SMDB down, a refusal, an unverifiable answer): the
+        :class:`Outcome` says it, with ``error`` (the error's class) and ``retry_later``.
+
+        :returns: what happened to the course."""
         masked = mask(forloeb.cpr)
         if self.kun_anmodet_fra is not None and forloeb.anmodningsdato < self.kun_anmodet_fra:
             return Outcome(

@@ -160,7 +160,10 @@ class SmdbSettings(BaseSettings):
     @classmethod
     def load(cls, config_file: str | os.PathLike[str] | None = None, **arguments: Any) -> SmdbSettings:
         """Arguments (None ones ignored) over ``SMDB_*`` over the ``[smdb]`` table of ``config_file`` (default
-        ``$SMDB_CONFIG``). A wrong value raises ConfigurationError naming the setting in Danish."""
+        ``$SMDB_CONFIG``). A wrong value raises ConfigurationError naming the setting in Danish.
+
+        :raises ConfigurationError: an unknown key, a password in the file, invalid TOML, a file others can write,
+            or a value out of range (named with its flag and variable)."""
         path = config_file if config_file is not None else os.environ.get("SMDB_CONFIG")
         # the file is a source of this load only: a subclass carries it to settings_customise_sources (no global)
         bound = type(cls.__name__, (cls,), {"config_path": str(path) if path else None})
