@@ -15,7 +15,7 @@ from datetime import date
 from smdb.models import Indskrivningsforloeb, Kontaktforloeb
 from smdb.rules._core import Regel, Violation
 from smdb.rules.ivaer import FRIST
-from smdb.rules.register import perioder_overlapper
+from smdb.rules.register import forloeb_overlapper
 
 ADVARSLER: dict[str, Regel] = {}
 _TJEK: list[Callable[[Kontaktforloeb, date], list[Violation]]] = []
@@ -68,11 +68,7 @@ def _overlappende(items: list[tuple[int, Kontaktforloeb]]) -> list[Violation]:
         for j, b in items[:n]:
             if (str(a.cpr), a.kommunekode) != (str(b.cpr), b.kommunekode) or a.anmodningsdato == b.anmodningsdato:
                 continue  # another citizen, or the same course twice (a course is its anmodningsdato)
-            a_slut = a.afslutning.afsluttet_dato if a.afslutning is not None else None
-            b_slut = b.afslutning.afsluttet_dato if b.afslutning is not None else None
-            if (a_slut is None and b_slut is None) or not perioder_overlapper(
-                a.anmodningsdato, a_slut, b.anmodningsdato, b_slut
-            ):
+            if (a.afslutning is None and b.afslutning is None) or not forloeb_overlapper(a, b):
                 continue
             out.append(replace(OVERLAPPENDE.brud(f"forløb {j} og {i}: {OVERLAPPENDE.beskrivelse}"), forloeb=i))
     return out

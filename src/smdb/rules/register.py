@@ -11,7 +11,8 @@ with its section and its fault code, so that the simulator raises them by name (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+
+from smdb.models import Kontaktforloeb
 
 FORRETNINGSREGEL = "FORRETNINGSREGEL"
 REFERENCE = "REFERENCE"
@@ -94,7 +95,9 @@ EN_AKTIV_AD_GANGEN = register_regel(
 )
 
 
-def perioder_overlapper(a_start: date, a_slut: date | None, b_start: date, b_slut: date | None) -> bool:
+def forloeb_overlapper(a: Kontaktforloeb, b: Kontaktforloeb) -> bool:
     """Do two courses' periods overlap? Each runs from its anmodning to its afslutning (open: for ever); a course
     anmodet on the day another ends follows it, it does not overlap it."""
-    return (b_slut is None or a_start < b_slut) and (a_slut is None or b_start < a_slut)
+    a_slut = a.afslutning.afsluttet_dato if a.afslutning is not None else None
+    b_slut = b.afslutning.afsluttet_dato if b.afslutning is not None else None
+    return (b_slut is None or a.anmodningsdato < b_slut) and (a_slut is None or b.anmodningsdato < a_slut)

@@ -95,13 +95,12 @@ class TokenSigningPlugin(Plugin):
 
 class CallState(threading.local):
     """Per thread, per call: the deadline, whether the request left this process, what it looked like, whether the
-    answer verified and whether it is bound to the request (not only fresh); per thread, the answers accepted
-    without being bound (:meth:`smdb.soap.caller.SoapCaller.unbound_answers`)."""
+    answer verified; per thread, the answers accepted without being bound to their request, only fresh
+    (:meth:`smdb.soap.caller.SoapCaller.unbound_answers`)."""
 
     deadline: float | None = None
     sent: bool = False
     verified: bool = False
-    bound: bool = False
     request: RequestRecord | None = None
     soap: str | None = None
     unbound: int = 0
@@ -194,8 +193,7 @@ class VerifyPlugin(Plugin):
                 _, covered = verify_envelope_covering(envelope, self._trusted, now=now, max_lifetime=self._max_lifetime)
             except SecurityError as exc:
                 raise AnswerNotVerified(f"{what} fra SMDB kunne ikke verificeres: {exc}", fault is not None) from None
-            state.bound = self._binder.check(envelope, covered, state.request, now)
-            if not state.bound:
+            if not self._binder.check(envelope, covered, state.request, now):
                 state.unbound += 1
             state.verified = True
         elif self._require:
