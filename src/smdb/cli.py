@@ -107,6 +107,14 @@ def _settings(args: argparse.Namespace) -> Any:
     return SmdbSettings.load(args.config, **flags)
 
 
+def _reporting_clients(args: argparse.Namespace) -> tuple[Any, dict[int, Any] | None]:
+    """The client, and with ``[smdb.kommuner.KODE]`` one per municipality with its own certificate, so each course
+    is sent with its own municipality's (``indberet`` and ``udbakke koer``)."""
+    settings = _settings(args)
+    today = (lambda: args.today) if args.today else date.today
+    return settings.client(today=today), (settings.clients(today=today) if settings.kommuner else None)
+
+
 def make_client(args: argparse.Namespace) -> Any:
     today = getattr(args, "today", None)
     return _settings(args).client(today=(lambda: today) if today else date.today)
@@ -173,11 +181,7 @@ def cmd_indberet(args: argparse.Namespace) -> int:
     from smdb.reporting import BatchInterrupted, Reporter
 
     data = read_json(args.file)
-    settings = _settings(args)
-    today = (lambda: args.today) if args.today else date.today
-    client = settings.client(today=today)
-    # many municipalities, each with its own certificate ([smdb.kommuner.KODE]): each course sent with its own
-    kommuner = settings.clients(today=today) if settings.kommuner else None
+    client, kommuner = _reporting_clients(args)
     target = args.journal or os.environ.get("SMDB_JOURNAL")
     journal = Journal(target) if target else None
     if not 1 <= args.workers <= 64:
@@ -242,10 +246,7 @@ def cmd_udbakke_koer(args: argparse.Namespace) -> int:
 
     if not 1 <= args.workers <= 64:
         raise UsageError("--workers skal være mellem 1 og 64")
-    settings = _settings(args)
-    today = (lambda: args.today) if args.today else date.today
-    client = settings.client(today=today)
-    kommuner = settings.clients(today=today) if settings.kommuner else None
+    client, kommuner = _reporting_clients(args)
     journal = Journal(_journal_target(args))
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}

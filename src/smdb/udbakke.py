@@ -222,7 +222,7 @@ class Arbejder:
     def _next(self) -> Koeelement | None:
         with self._lock:
             skip = frozenset(self._in_flight)
-            for item in self.udbakke.kandidater(skip=skip):
+            for item in self.udbakke.kandidater(limit=1, skip=skip):  # decrypt only the one taken
                 self._in_flight.add(item.course_key)
                 return item
         return None
