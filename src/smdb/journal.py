@@ -19,7 +19,7 @@ import hmac
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -333,10 +333,14 @@ class Journal:
         """The key of a course that did not parse: its place in the input (file and index)."""
         return self.keyed(f"input|{source}|{index}")
 
-    def forget(self, course_key: str) -> None:
-        """Drop a course's state (an unparseable entry, once the course at that place parses)."""
+    def forget(self, course_keys: Sequence[str]) -> None:
+        """Drop courses' states (unparseable entries, once the courses at their places parse): a few statements for
+        a whole run, not one transaction per course."""
+        keys = list(course_keys)
         with self._lock:
-            self._db.run("DELETE FROM courses WHERE course_key = ?", (course_key,))
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                self._db.run(f"DELETE FROM courses WHERE course_key IN ({', '.join('?' * len(chunk))})", chunk)
 
     def start_run(self, source: str | None) -> str:
         """Record the start of a run (a batch of ``source``); its id."""

@@ -888,9 +888,11 @@ class Reporter:
         if self.dry_run or not self.journal.persistent:
             return
         source = self.source or "<data>"
+        self.journal.forget(
+            [self.journal.input_key(source, i) for i, x in enumerate(items) if isinstance(x, Kontaktforloeb)]
+        )
         for i, (item, outcome) in enumerate(zip(items, results, strict=True)):
             if isinstance(item, Kontaktforloeb):
-                self.journal.forget(self.journal.input_key(source, i))
                 if outcome is not None and outcome.status in (OutcomeStatus.NOT_ATTEMPTED, OutcomeStatus.BUSY):
                     key = self.journal.course_key(str(item.cpr), item.kommunekode, item.anmodningsdato.isoformat())
                     status = "not_attempted" if outcome.status is OutcomeStatus.NOT_ATTEMPTED else "busy"
