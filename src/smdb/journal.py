@@ -142,12 +142,6 @@ def read_courses(
     return [CourseRow(*r) for r in read_only(path, sql, args, table="courses")]
 
 
-def read_runs(path: str | Path) -> list[tuple[str, str, str | None, str | None]]:
-    """(run id, started, finished, input) of the runs recorded in the journal, oldest first."""
-    sql = "SELECT run_id, started_at, finished_at, source FROM runs ORDER BY started_at"
-    return [(str(a), str(b), c, d) for a, b, c, d in read_only(path, sql, (), table="runs")]
-
-
 def read_steps(path: str | Path, statuses: tuple[str, ...] = ()) -> list[StepRow]:
     """The steps recorded in the journal at ``path``, oldest first, opened read-only (never created or changed)."""
     sql, args = _steps_sql(statuses=statuses)
@@ -200,11 +194,6 @@ class Journal:
         except BaseException:
             self._db.close()
             raise
-
-    @property
-    def shared(self) -> str:
-        """How far the journal and its citizen locks are shared: "proces", "maskine" or "klynge"."""
-        return {"postgresql": "klynge"}.get(self._db.kind, "maskine" if self._db.where != ":memory:" else "proces")
 
     def _set_meta(self, name: str, value: str) -> None:
         self._db.run(

@@ -133,8 +133,6 @@ class PgLocks(CitizenLocks):
     the server the moment it ends (a killed process, a lost network). Before each write :meth:`Held.check` asks the
     connection whether it still lives; if not, the writer stops."""
 
-    scope = "maskiner (PostgreSQL)"
-
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn = connect(url)

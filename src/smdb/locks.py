@@ -57,9 +57,6 @@ class CitizenLocks:
     """Per-citizen exclusion. :meth:`hold` yields a :class:`Held`, or None when the citizen stayed held elsewhere
     for ``timeout`` seconds (the caller leaves it for the next run)."""
 
-    #: Where the exclusion reaches, for docs and the status: "tråde", "processer på denne maskine", "maskiner".
-    scope = "tråde i denne proces"
-
     @contextlib.contextmanager
     def hold(self, local: str, shared: str, timeout: float) -> Iterator[Held | None]:
         """Hold the citizen named by ``local`` (a digest under this process's own key: every journal and reporter
@@ -135,7 +132,6 @@ class FileLocks(CitizenLocks):
     One instance per lock file and process (:meth:`open`): closing *any* descriptor of a file drops every POSIX
     record lock the process holds on it, so two journals opened on one file must share the descriptor."""
 
-    scope = "processer på denne maskine"
     _open: ClassVar[dict[str, tuple[FileLocks, int]]] = {}
     _open_guard: ClassVar[threading.Lock] = threading.Lock()
 

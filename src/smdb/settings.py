@@ -173,13 +173,6 @@ class SmdbSettings(BaseSettings):
             raise ConfigurationError(_danish(exc)) from None
         return settings
 
-    def certificates(self) -> dict[int | None, Path]:
-        """Every configured certificate file: the organisation's (key None) and each municipality's."""
-        found: dict[int | None, Path] = {kode: k.cert for kode, k in sorted(self.kommuner.items())}
-        if self.cert is not None:
-            found = {None: self.cert, **found}
-        return found
-
     def clients(self, *, today: Callable[[], date] = date.today, **overrides: Any) -> dict[int, SmdbClient]:
         """One client per municipality of ``[smdb.kommuner.KODE]``, each signing with that municipality's own
         certificate (its password from ``SMDB_CERT_PASSWORD_KODE``); every other setting as :meth:`client`."""
