@@ -245,13 +245,17 @@ def test_a_service_that_refuses_the_municipal_search_falls_back_to_per_citizen(
     client_creds: Credentials, server_creds: Credentials
 ) -> None:
     """service-contract.md: should DST refuse KommuneKode for a form's Hent, the workflow fetches per citizen."""
-    from smdb.sim.app import SimFault
+    from smdb.sim.legacy import LegacyService
+    from smdb.sim.service import SimFault
 
-    class Strict(Simulator):
-        def _hent_form(self, spec: Any, args: dict[str, Any]) -> dict[str, Any]:
+    class StrictService(LegacyService):
+        def hent_form(self, spec: Any, args: dict[str, Any]) -> dict[str, Any]:
             if spec.hent != "HentAnmodninger" and (args.get("Soegning") or {}).get("KommuneKode") is not None:
                 raise SimFault("UGYLDIG_FORESPOERGSEL", "KommuneKode kan ikke bruges her")
-            return super()._hent_form(spec, args)
+            return super().hent_form(spec, args)
+
+    class Strict(Simulator):
+        service_class = StrictService
 
     app = Strict(trusted=[client_creds.certificate], server_credentials=server_creds, today=lambda: TODAY)
     with SimServer(app, client_credentials=client_creds) as sim:

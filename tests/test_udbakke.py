@@ -20,6 +20,7 @@ from smdb import eksempler as ex
 from smdb.auth import testcert
 from smdb.auth.certificates import Credentials
 from smdb.cli import main
+from smdb.client import SmdbClient
 from smdb.journal import Journal
 from smdb.models import Kontaktforloeb
 from smdb.reporting import OutcomeStatus, Reporter
@@ -277,7 +278,7 @@ def test_each_municipality_reports_with_its_own_certificate_and_a_third_is_refus
     from smdb.settings import SmdbSettings
 
     settings = SmdbSettings.load(config)
-    reporter = Reporter(settings.client(), journal, kommuner=settings.clients())
+    reporter = Reporter(SmdbClient.from_settings(settings), journal, kommuner=SmdbClient.per_kommune(settings))
     outcomes = Arbejder(udbakke, reporter, til_tom=True, poll=0.05).run()
     assert sorted(o.status for o in outcomes) == [OutcomeStatus.SENT, OutcomeStatus.SENT]
     assert server.app.store.count("ANM") == 4

@@ -8,6 +8,7 @@ three and never raises, so ``smdb check`` can print every line that needs fixing
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,7 +23,10 @@ class Kontrollerbar(Protocol):
     the client that offers ``client.check()``."""
 
     credentials: Credentials | None
-    soap: Any
+    clock: Callable[[], datetime]
+
+    @property
+    def server_date(self) -> str | None: ...
 
     def whoami(self) -> dict[str, Any]: ...
 
@@ -72,12 +76,12 @@ def check(client: Kontrollerbar) -> CheckResult:
 
 def clock_skew(client: Kontrollerbar) -> float | None:
     """Our clock minus the server's, from the HTTP Date header of the last answer (1 s resolution)."""
-    server_date = client.soap.server_date
+    server_date = client.server_date
     if not server_date:
         return None
     try:
         server = email.utils.parsedate_to_datetime(server_date)
     except (TypeError, ValueError):
         return None
-    now: datetime = client.soap.clock()
+    now: datetime = client.clock()
     return (now - server).total_seconds()

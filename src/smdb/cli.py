@@ -110,14 +110,19 @@ def _settings(args: argparse.Namespace) -> Any:
 def _reporting_clients(args: argparse.Namespace) -> tuple[Any, dict[int, Any] | None]:
     """The client, and with ``[smdb.kommuner.KODE]`` one per municipality with its own certificate, so each course
     is sent with its own municipality's (``indberet`` and ``udbakke koer``)."""
+    from smdb.client import SmdbClient
+
     settings = _settings(args)
     today = (lambda: args.today) if args.today else date.today
-    return settings.client(today=today), (settings.clients(today=today) if settings.kommuner else None)
+    clients = SmdbClient.per_kommune(settings, today=today) if settings.kommuner else None
+    return SmdbClient.from_settings(settings, today=today), clients
 
 
 def make_client(args: argparse.Namespace) -> Any:
+    from smdb.client import SmdbClient
+
     today = getattr(args, "today", None)
-    return _settings(args).client(today=(lambda: today) if today else date.today)
+    return SmdbClient.from_settings(_settings(args), today=(lambda: today) if today else date.today)
 
 
 # ----------------------------------------------------------------------------- commands

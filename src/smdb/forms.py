@@ -7,7 +7,9 @@ Indsaet operations that fetch and store it, the kind the simulator stores it as,
 describes it. Nothing else spells an id element (``tests/test_forms.py`` checks that); the id element itself comes
 from the model (the alias of its ``smdb_id`` field), so the model and the table cannot disagree.
 
-A new form is one row here (and its model); a new operation is one row in :mod:`smdb.soap.contract`.
+A new form is one row here (and its model, and its rules); a new operation is one row in
+:mod:`smdb.soap.contract`. docs/architecture.md, "Where a change goes", walks through it; ``tests/test_new_form.py``
+adds a form that way and sends it through the client, the simulator and the reporting workflow.
 """
 
 from __future__ import annotations
@@ -45,12 +47,13 @@ class Form(StrEnum):
 class FormSpec:
     """One form: everything the layers above the domain need to know about it."""
 
-    form: Form
+    #: The official short name (a :class:`Form` for the forms of §3; a new form may use a plain string).
+    form: str
     model: type[SmdbModel]
     #: The data contract's name on the wire (and in the WSDL): ``Anmodning``, ``Tilbudstilknytning``, …
     wire_name: str
     #: The form this one hangs on; its id element is what a record of this form references.
-    parent: Form | None
+    parent: str | None
     #: The Hent operation that returns records of this form (None: they come nested in the parent's answer).
     hent: str | None
     #: The Indsaet/Afslut operation that stores (or updates) a record of this form.
@@ -59,6 +62,14 @@ class FormSpec:
     section: str
     #: Forms the webservice refuses from 2025-01-01 (§3.2).
     closed: bool = False
+    #: The attribute of the course (:class:`~smdb.models.Kontaktforloeb`, or the legacy
+    #: :class:`~smdb.models.Indskrivningsforloeb`) that holds the form's records; None: a form the course model has
+    #: no field for yet, held in ``Kontaktforloeb.skemaer`` under its short name.
+    attr: str | None = None
+    #: A course holds a list of them (TILB), not at most one.
+    many: bool = False
+    #: The form whose write carries this one (IVÆR travels in IndsaetIvaerksaettelse with its ANM, §1.2).
+    sent_with: str | None = None
 
     @property
     def id_element(self) -> str:
@@ -73,15 +84,29 @@ class FormSpec:
         return FORMS[self.parent].id_element if self.parent is not None else None
 
     @property
+    def nested(self) -> bool:
+        """Fetched inside its parent's Hent answer (AFSL in the anmodning, UDSK in the indskrivning)."""
+        return self.hent is None and self.parent is not None
+
+    @property
     def store_kind(self) -> str:
         """The kind the simulator's register stores the form as (its official short name)."""
-        return self.form.value
+        return str(self.form)
 
 
-FORMS: dict[Form, FormSpec] = {
+FORMS: dict[str, FormSpec] = {
     spec.form: spec
     for spec in (
-        FormSpec(Form.ANM, Anmodning, "Anmodning", None, "HentAnmodninger", "IndsaetIvaerksaettelse", "§3.1"),
+        FormSpec(
+            Form.ANM,
+            Anmodning,
+            "Anmodning",
+            None,
+            "HentAnmodninger",
+            "IndsaetIvaerksaettelse",
+            "§3.1",
+            attr="anmodning",
+        ),
         FormSpec(
             Form.IVAER,
             Ivaerksaettelse,
@@ -90,6 +115,8 @@ FORMS: dict[Form, FormSpec] = {
             "HentIvaerksaettelser",
             "IndsaetIvaerksaettelse",
             "§3.1",
+            attr="ivaerksaettelse",
+            sent_with=Form.ANM,
         ),
         FormSpec(
             Form.TILB,
@@ -99,9 +126,11 @@ FORMS: dict[Form, FormSpec] = {
             "HentTilbudstilknytninger",
             "IndsaetTilbudstilknytning",
             "§3.1",
+            attr="tilbud",
+            many=True,
         ),
-        FormSpec(Form.KVALHEP, KvalHep, "KvalHep", Form.IVAER, "HentKvalHep", "IndsaetKvalHep", "§3.3"),
-        FormSpec(Form.AFSL, Afslutning, "Afslutning", Form.ANM, None, "AfslutBehandling", "§3.1"),
+        FormSpec(Form.KVALHEP, KvalHep, "KvalHep", Form.IVAER, "HentKvalHep", "IndsaetKvalHep", "§3.3", attr="kvalhep"),
+        FormSpec(Form.AFSL, Afslutning, "Afslutning", Form.ANM, None, "AfslutBehandling", "§3.1", attr="afslutning"),
         FormSpec(
             Form.INDS,
             Indskrivning,
@@ -111,9 +140,22 @@ FORMS: dict[Form, FormSpec] = {
             "IndsaetIndskrivning",
             "§3.2",
             closed=True,
+            attr="indskrivning",
         ),
-        FormSpec(Form.YDEL, Ydelse, "Ydelse", Form.INDS, "HentYdelser", "IndsaetYdelse", "§3.2", closed=True),
-        FormSpec(Form.UDSK, Udskrivning, "Udskrivning", Form.INDS, None, "AfslutIndskrivning", "§3.2", closed=True),
+        FormSpec(
+            Form.YDEL, Ydelse, "Ydelse", Form.INDS, "HentYdelser", "IndsaetYdelse", "§3.2", closed=True, attr="ydelser"
+        ),
+        FormSpec(
+            Form.UDSK,
+            Udskrivning,
+            "Udskrivning",
+            Form.INDS,
+            None,
+            "AfslutIndskrivning",
+            "§3.2",
+            closed=True,
+            attr="udskrivning",
+        ),
     )
 }
 
@@ -129,3 +171,29 @@ def spec_of(record: SmdbModel | type[SmdbModel]) -> FormSpec:
 def id_element(form: Form) -> str:
     """Shorthand: the id element of ``form`` (``AnmodningId`` for ``Form.ANM``)."""
     return FORMS[form].id_element
+
+
+def course_forms() -> list[FormSpec]:
+    """The forms of a contact course under its anmodning, in the order a course is written: the anmodning's own
+    forms first, then what hangs on the iværksættelse, the afslutning (which closes the course) last."""
+    legacy = {Form.INDS, Form.YDEL, Form.UDSK}
+    specs = [s for s in FORMS.values() if s.form not in legacy and s.form is not Form.ANM]
+    return sorted(specs, key=lambda s: (s.form == Form.AFSL, s.parent != Form.ANM))
+
+
+def children(form: str) -> list[FormSpec]:
+    """The forms that hang on ``form`` (their records name its id)."""
+    return [s for s in FORMS.values() if s.parent == form]
+
+
+def register(spec: FormSpec) -> None:
+    """Add a form's row at run time, as an edit of :data:`FORMS` would at import time (tests of a new form; the
+    contract's derived tables follow with :func:`smdb.soap.contract.refresh`)."""
+    FORMS[spec.form] = spec
+    BY_MODEL[spec.model] = spec
+
+
+def unregister(form: str) -> None:
+    """Take a row added with :func:`register` away again."""
+    spec = FORMS.pop(form)
+    BY_MODEL.pop(spec.model, None)

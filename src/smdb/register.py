@@ -13,12 +13,14 @@ Domain level: no SOAP here. :class:`Hentet` is a fetched record with the ids it 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from smdb.forms import Form, FormSpec, course_forms, spec_of
 from smdb.models import (
     Afslutning,
     Anmodning,
@@ -47,6 +49,10 @@ class Hentet(Generic[M]):
     udskrivning: Udskrivning | None = None
 
 
+#: The attribute of :class:`Hentet` that carries a parent's id, by the parent's form.
+_REF: dict[str, str] = {Form.ANM: "anmodning_id", Form.IVAER: "ivaerksaettelse_id", Form.INDS: "indskrivning_id"}
+
+
 def aendringens_brud(
     nyt: Kontaktforloeb, foer: Kontaktforloeb | None, alle: list[Kontaktforloeb], today: date
 ) -> list[Violation]:
@@ -57,6 +63,76 @@ def aendringens_brud(
     return nye_brud(nyt, foer, andre, today)
 
 
+def skemaer(forloeb: Kontaktforloeb, spec: FormSpec) -> list[SmdbModel]:
+    """The records of ``spec``'s form the course holds (none, one, or the list of a form of many)."""
+    value = getattr(forloeb, spec.attr) if spec.attr else forloeb.skemaer.get(spec.form, [])
+    return list(value) if isinstance(value, list) else ([] if value is None else [value])
+
+
+def anvend(forloeb: Kontaktforloeb, record: SmdbModel) -> Kontaktforloeb:
+    """The course with ``record`` stored, for any course form of the table: replacing the record with its SMDB id,
+    or added as new. Adding a second record of a form of one (IVÆR, KvalHep, AFSL) is counted in ``antal_skemaer``
+    so the rules report it (§6.1.3, §6.1.8, §6.1.5) -- as SMDB refuses it."""
+    spec = spec_of(record)
+    if spec.form == Form.ANM:
+        return forloeb.model_copy(update={"anmodning": record})
+    held = skemaer(forloeb, spec)
+    rid = getattr(record, "smdb_id", None)
+    if spec.many:
+        new = [r for r in held if rid is None or getattr(r, "smdb_id", None) != rid] + [record]
+    elif held and rid is None:
+        return forloeb.model_copy(update={"antal_skemaer": {**forloeb.antal_skemaer, str(spec.form): 2}})
+    else:
+        new = [record]
+    if spec.attr is None:
+        return forloeb.model_copy(update={"skemaer": {**forloeb.skemaer, spec.form: new}})
+    return forloeb.model_copy(update={spec.attr: new if spec.many else new[0]})
+
+
+def saml(hentet: Mapping[str, list[Hentet[Any]]], kommunekode: int | None = None) -> list[Kontaktforloeb]:
+    """Assemble stored courses from Hent results by form (``hentet[Form.ANM]`` and any course form of the
+    table), following the reference ids only: a record joins the course whose record its parent id names."""
+    by_parent: dict[tuple[str, int], list[Hentet[Any]]] = {}
+    for spec in course_forms():
+        parent_ref = _REF.get(str(spec.parent))
+        for h in hentet.get(spec.form, []):
+            pid = getattr(h, parent_ref) if parent_ref else None
+            if pid is not None:
+                by_parent.setdefault((spec.form, pid), []).append(h)
+    out = []
+    for a in hentet.get(Form.ANM, []):
+        anm = a.record
+        kommune = anm.kommunekode or kommunekode
+        if kommune is None:
+            raise ValueError("Anmodningen har ingen KommuneKode")
+        ids: dict[str, int | None] = {Form.ANM: anm.smdb_id}
+        updates: dict[str, Any] = {}
+        extra: dict[str, list[SmdbModel]] = {}
+        antal: dict[str, int] = {}
+        for spec in course_forms():
+            parent_id = ids.get(str(spec.parent))
+            if spec.nested and spec.parent == Form.ANM:
+                nested = getattr(a, str(spec.attr), None)
+                found = [nested] if nested is not None else []
+            else:
+                found = [h.record for h in by_parent.get((spec.form, parent_id), [])] if parent_id else []
+            if not found:
+                continue
+            if not spec.many:
+                ids[spec.form] = found[0].smdb_id
+                if len(found) > 1:  # SMDB holds two where one is allowed: the rules report it (§6.1.3, …)
+                    antal[str(spec.form)] = len(found)
+            if spec.attr is None:
+                extra[spec.form] = found
+            else:
+                updates[spec.attr] = found if spec.many else found[0]
+        course = Kontaktforloeb(kommunekode=kommune, anmodning=anm).model_copy(
+            update={**updates, "skemaer": extra, "antal_skemaer": antal}
+        )
+        out.append(course)
+    return out
+
+
 def saml_forloeb(
     anmodninger: list[Hentet[Anmodning]],
     ivaerksaettelser: list[Hentet[Ivaerksaettelse]],
@@ -64,38 +140,11 @@ def saml_forloeb(
     kvalhep: list[Hentet[KvalHep]],
     kommunekode: int | None = None,
 ) -> list[Kontaktforloeb]:
-    """Assemble stored courses from the Hent* results, following the reference ids."""
-    iv_by_anm: dict[int, list[Ivaerksaettelse]] = {}
-    for h in ivaerksaettelser:
-        if h.anmodning_id is not None:
-            iv_by_anm.setdefault(h.anmodning_id, []).append(h.record)
-    tilb_by_iv: dict[int, list[Tilbudstilknytning]] = {}
-    for t in tilknytninger:
-        if t.ivaerksaettelse_id is not None:
-            tilb_by_iv.setdefault(t.ivaerksaettelse_id, []).append(t.record)
-    kval_by_iv: dict[int, list[KvalHep]] = {}
-    for k in kvalhep:
-        if k.ivaerksaettelse_id is not None:
-            kval_by_iv.setdefault(k.ivaerksaettelse_id, []).append(k.record)
-    out = []
-    for a in anmodninger:
-        anm = a.record
-        ivs = iv_by_anm.get(anm.smdb_id or -1, [])
-        iv = ivs[0] if ivs else None
-        iv_id = iv.smdb_id if iv is not None else None
-        kommune = anm.kommunekode or kommunekode
-        if kommune is None:
-            raise ValueError("Anmodningen har ingen KommuneKode")
-        data: dict[str, Any] = {
-            "kommunekode": kommune,
-            "ANM": anm,
-            "IVÆR": ivs if len(ivs) > 1 else iv,
-            "TILB": tilb_by_iv.get(iv_id or -1, []),
-            "KvalHep": kval_by_iv.get(iv_id or -1, []) or None,
-            "AFSL": a.afslutning,
-        }
-        out.append(Kontaktforloeb.model_validate(data))
-    return out
+    """:func:`saml` for the four Hent results of §3.1 and §3.3 (kept for callers of the first releases)."""
+    return saml(
+        {Form.ANM: anmodninger, Form.IVAER: ivaerksaettelser, Form.TILB: tilknytninger, Form.KVALHEP: kvalhep},
+        kommunekode,
+    )
 
 
 def ukendte_henvisninger(

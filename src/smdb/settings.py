@@ -2,7 +2,7 @@
 which beats a TOML file (the ``[smdb]`` table of ``SMDB_CONFIG`` or the file given).
 
 Before, the environment and the config file existed only in the CLI; now an integration script gets the same with
-:meth:`smdb.client.SmdbClient.from_env` (or :meth:`SmdbSettings.load` and :meth:`SmdbSettings.client`), and the CLI
+:meth:`smdb.client.SmdbClient.from_env` (or :meth:`SmdbSettings.load` and ``SmdbClient.from_settings``), and the CLI
 is one more caller. Unknown keys in the file are refused (a typo must not silently fall back to a default), and the
 certificate's password is taken only from ``SMDB_CERT_PASSWORD``: never from a file, never logged (``SecretStr``).
 """
@@ -12,10 +12,9 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
@@ -23,9 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from smdb.errors import ConfigurationError, UnsafeFile
 from smdb.files import NOT_WRITABLE_BY_OTHERS, os_fejl, read_capped
-
-if TYPE_CHECKING:
-    from smdb.client import SmdbClient
+from smdb.soap.options import Environment, TransportOptions
 
 #: Where a setting comes from, for messages: the CLI flag, the environment variable.
 _FLAG = {
@@ -173,11 +170,11 @@ class SmdbSettings(BaseSettings):
             raise ConfigurationError(_danish(exc)) from None
         return settings
 
-    def clients(self, *, today: Callable[[], date] = date.today, **overrides: Any) -> dict[int, SmdbClient]:
-        """One client per municipality of ``[smdb.kommuner.KODE]``, each signing with that municipality's own
-        certificate (its password from ``SMDB_CERT_PASSWORD_KODE``); every other setting as :meth:`client`."""
+    def kommune_arguments(self, **overrides: Any) -> dict[int, dict[str, Any]]:
+        """:meth:`client_arguments` for each municipality of ``[smdb.kommuner.KODE]``, each with that municipality's
+        own certificate (its password from ``SMDB_CERT_PASSWORD_KODE``); see ``SmdbClient.per_kommune``."""
         return {
-            kode: self.client(today=today, credentials=self._kommune_credentials(kode), **overrides)
+            kode: self.client_arguments(**{**overrides, "credentials": self._kommune_credentials(kode)})
             for kode in sorted(self.kommuner)
         }
 
@@ -195,14 +192,16 @@ class SmdbSettings(BaseSettings):
             raise ConfigurationError(f"[smdb.kommuner.{kode}]: {exc} (adgangskoden fra {variable})") from None
         return creds
 
-    def client(self, *, today: Callable[[], date] = date.today, **overrides: Any) -> SmdbClient:
-        """An :class:`~smdb.client.SmdbClient` for these settings (certificates loaded and checked); ``overrides``
-        go to the client as they are (``clock``, ``session``, …)."""
+    def client_arguments(self, **overrides: Any) -> dict[str, Any]:
+        """The arguments of :class:`~smdb.client.SmdbClient` for these settings (certificates loaded and checked),
+        with ``overrides`` (``today``, ``clock``, ``session``, or any transport option) over them; see
+        ``SmdbClient.from_settings``. The settings know nothing of the client, so the client may know them.
+
+        :raises ConfigurationError: a setting that cannot work, named with its flag and variable."""
         from cryptography import x509
 
         from smdb import auth as auth_files
         from smdb.auth.sts import StsConfig
-        from smdb.client import Environment, SmdbClient
         from smdb.errors import CertificateError
 
         if self.env == "local" and not self.endpoint:
@@ -240,23 +239,26 @@ class SmdbSettings(BaseSettings):
                 entity_id=self.sts_entity_id or base.entity_id,
                 certificates=tuple(sts_certs),
             )
-        settings: dict[str, Any] = {
-            "deadline": self.deadline,
-            "allow_insecure_http": self.allow_insecure_http,
-            "auth": self.auth,
-            "sts": sts,
+        options = TransportOptions(
+            deadline=self.deadline,
+            allow_insecure_http=self.allow_insecure_http,
+            auth=self.auth,
+            sts=sts,
+            api_version=self.api_version,
+            server_certificates=tuple(server_certs),
+            strict=self.strict,
+            require_signature_confirmation=self.require_signature_confirmation,
+            answer_skew=timedelta(seconds=self.answer_skew),
+        )
+        environment = Environment.PROD if self.env == "prod" else Environment.PREPROD
+        transport = {k: overrides.pop(k) for k in list(overrides) if k in TransportOptions.__dataclass_fields__}
+        return {
+            "environment": environment,
             "credentials": creds,
             "base_url": self.endpoint,
-            "api_version": self.api_version,
-            "server_certificates": server_certs,
-            "strict": self.strict,
-            "require_signature_confirmation": self.require_signature_confirmation,
-            "answer_skew": timedelta(seconds=self.answer_skew),
-            "today": today,
+            "options": TransportOptions.of(options, **transport),
             **overrides,
         }
-        environment = Environment.PROD if self.env == "prod" else Environment.PREPROD
-        return SmdbClient(environment, **settings)
 
 
 def _certificates(path: Path, what: str) -> list[Any]:

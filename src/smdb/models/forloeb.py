@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SerializeAsAny, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from smdb.codes import Koen
@@ -44,6 +44,11 @@ class Kontaktforloeb(SmdbModel):
     tilbud: list[Tilbudstilknytning] = Field(default_factory=list, alias="TILB")
     kvalhep: KvalHep | None = Field(default=None, alias="KvalHep")
     afslutning: Afslutning | None = Field(default=None, alias="AFSL")
+    skemaer: SkipJsonSchema[dict[str, list[SerializeAsAny[SmdbModel]]]] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="Records of forms the course has no field for yet, by their short name (smdb.forms: attr=None)",
+    )
     antal_skemaer: SkipJsonSchema[dict[str, int]] = Field(
         default_factory=dict,
         exclude=True,

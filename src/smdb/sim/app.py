@@ -21,7 +21,6 @@ from typing import Any
 
 from cryptography import x509
 from lxml import etree
-from pydantic import BaseModel, ValidationError
 
 from smdb.auth.certificates import Credentials
 from smdb.auth.replay import ReplayCache
@@ -42,88 +41,21 @@ from smdb.auth.wsse import (
     soap_ns,
     verify_envelope,
 )
-from smdb.cpr import scrub
 from smdb.errors import SecurityError
-from smdb.forms import FORMS, Form, FormSpec, id_element
 from smdb.logs import install_log_scrubbing
-from smdb.models import (
-    Afslutning,
-    Anmodning,
-    Indskrivning,
-    Indskrivningsforloeb,
-    Ivaerksaettelse,
-    Kontaktforloeb,
-    KvalHep,
-    Tilbudstilknytning,
-    Udskrivning,
-    Ydelse,
-)
-from smdb.models._base import ascii_stavemaade
-from smdb.register import Hentet, aendringens_brud, saml_forloeb
-from smdb.rules import Violation, nye_brud
-from smdb.rules import register as rr
-from smdb.rules.parsing import fra_validation_error
 from smdb.sim.codec import PARSER, CodecError, decode, encode
 from smdb.sim.faults import ConnectionAborted, FaultPlan
-from smdb.sim.store import Row, Store
+from smdb.sim.legacy import LegacyService
+from smdb.sim.service import Caller, SimFault
+from smdb.sim.store import Store
 from smdb.sim.sts import SIM_AUDIENCE, STS_PATH, SimSts
-from smdb.soap import mapping
-from smdb.soap.contract import BINDINGS, NS, OPERATIONS, SEARCH_IDS, SERVICES, Operation, build_wsdl
+from smdb.soap.contract import BINDINGS, NS, OPERATIONS, SERVICES, Operation, build_wsdl
 
 log = logging.getLogger("smdb.sim")
 
 MAX_REQUEST = 5 * 1024 * 1024
 _PATH = re.compile(r"^/smdbwebservice/api/external/(v0|v1)/(securehentdata|secureindsaetdata|securetokentest)\.svc$")
 _SVC_BY_PATH = {s.path: key for key, s in SERVICES.items()}
-
-#: The simulator's lookup lists: a register of treatment offers across several municipalities (fictional names,
-#: DST's shape) and the countries the tests and demos use. Ids outside them are refused (REFERENCE), as SMDB does.
-TILBUD = [
-    {"TilbudId": 1000, "TilbudNavn": "Rusmiddelcenter København, modtagelse", "Postnummer": "2200", "KommuneKode": 101},
-    {
-        "TilbudId": 1001,
-        "TilbudNavn": "Rusmiddelcenter København, substitution",
-        "Postnummer": "2200",
-        "KommuneKode": 101,
-    },
-    {"TilbudId": 1002, "TilbudNavn": "Rusmiddelcenter København, ambulant", "Postnummer": "2200", "KommuneKode": 101},
-    {"TilbudId": 1003, "TilbudNavn": "Behandlingscenter Aarhus, døgn", "Postnummer": "8000", "KommuneKode": 751},
-    {"TilbudId": 1004, "TilbudNavn": "Misbrugscenter Odense", "Postnummer": "5000", "KommuneKode": 461},
-    {"TilbudId": 1005, "TilbudNavn": "Rusmiddelcenter Frederiksberg", "Postnummer": "2000", "KommuneKode": 147},
-    {"TilbudId": 1006, "TilbudNavn": "Rusmiddelcenter Frederiksberg, unge", "Postnummer": "2000", "KommuneKode": 147},
-    {"TilbudId": 1007, "TilbudNavn": "Behandlingscenter Aalborg", "Postnummer": "9000", "KommuneKode": 851},
-    {"TilbudId": 1008, "TilbudNavn": "Rusmiddelcenter Esbjerg", "Postnummer": "6700", "KommuneKode": 561},
-    {"TilbudId": 1009, "TilbudNavn": "Privat døgnbehandling (frit valg)", "Postnummer": "4000", "KommuneKode": 265},
-    {"TilbudId": 1010, "TilbudNavn": "Misbrugscenter Vejle", "Postnummer": "7100", "KommuneKode": 630},
-    {"TilbudId": 1011, "TilbudNavn": "Rusmiddelcenter Helsingør", "Postnummer": "3000", "KommuneKode": 217},
-]
-LANDE = [
-    {"LandeKode": "5100", "LandeNavn": "Danmark"},
-    {"LandeKode": "5110", "LandeNavn": "Norge"},
-    {"LandeKode": "5120", "LandeNavn": "Sverige"},
-    {"LandeKode": "5180", "LandeNavn": "Tyskland"},
-    {"LandeKode": "5902", "LandeNavn": "Grønland"},
-]
-_TILBUD_IDS = {int(str(t["TilbudId"])) for t in TILBUD}
-_LANDEKODER = {str(land["LandeKode"]) for land in LANDE}
-YDELSESPAKKER = [
-    {"YdelsespakkeKode": "01", "YdelsespakkeNavn": "Individuel samtale"},
-    {"YdelsespakkeKode": "02", "YdelsespakkeNavn": "Gruppeforløb"},
-    {"YdelsespakkeKode": "03", "YdelsespakkeNavn": "Familiesamtale"},
-    {"YdelsespakkeKode": "04", "YdelsespakkeNavn": "Parbehandling"},
-]
-
-
-_ANM, _IVAER, _INDS = id_element(Form.ANM), id_element(Form.IVAER), id_element(Form.INDS)
-#: The register's column that holds a reference to a record of each form (the store's schema).
-_COLUMN = {Form.ANM: "anmodning_id", Form.IVAER: "ivaerksaettelse_id", Form.INDS: "indskrivning_id"}
-#: Forms that come nested in their parent's Hent answer (no Hent of their own).
-_NESTED: dict[Form, list[FormSpec]] = {}
-for _spec in FORMS.values():
-    if _spec.parent is not None and _spec.hent is None:
-        _NESTED.setdefault(_spec.parent, []).append(_spec)
-#: The Hent operation of each form, answered generically.
-_HENT_FORMS = {spec.hent: spec for spec in FORMS.values() if spec.hent}
 
 
 @dataclass
@@ -132,42 +64,6 @@ class _Reply:
 
     message_id: str | None = None
     confirm: str | None = None
-
-
-class SimFault(Exception):
-    """Becomes a SOAP fault (HTTP 500) with DST-style detail."""
-
-    def __init__(self, code: str, message: str, rule: str | None = None, client: bool = True) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.rule = rule
-        self.client = client
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    subject: str
-    certificate: x509.Certificate | None
-
-    @property
-    def cvr(self) -> str | None:
-        """The organisation's CVR number from the certificate's serialNumber (``CVR:…-FID:…``)."""
-        if self.certificate is None:
-            return None
-        serials = self.certificate.subject.get_attributes_for_oid(x509.oid.NameOID.SERIAL_NUMBER)
-        m = re.search(r"CVR:(\d{8})", str(serials[0].value)) if serials else None
-        return m.group(1) if m else None
-
-
-def _rule_fault(violations: list[Violation]) -> SimFault:
-    msg = " | ".join(v.tekst() for v in violations)
-    return SimFault("FORRETNINGSREGEL", scrub(msg), violations[0].rule)
-
-
-def _refuse(rule: rr.RegisterRegel, detail: str | None = None) -> SimFault:
-    """A declared register rule (smdb.rules.register) as SMDB's fault: its code, section and message."""
-    return SimFault(rule.fejlkode, f"{detail}: {rule.beskrivelse}" if detail else rule.beskrivelse, rule.afsnit)
 
 
 def _content_length(environ: dict[str, Any]) -> int | None:
@@ -179,19 +75,15 @@ def _content_length(environ: dict[str, Any]) -> int | None:
     return int(text)
 
 
-def _parse(model: type[Any], data: dict[str, Any]) -> Any:
-    try:
-        return mapping.from_wire(model, data)
-    except ValidationError as exc:
-        raise _rule_fault(fra_validation_error(exc)) from None
-
-
 def _content_type(soap: str) -> str:
     return "application/soap+xml; charset=utf-8" if soap == SOAP12_NS else "text/xml; charset=utf-8"
 
 
 class Simulator:
     """The WSGI application. ``trusted``: client certificates accepted; ``today``/``clock`` injectable."""
+
+    #: The service behind the SOAP layer (:mod:`smdb.sim.service`); a subclass changes what operations do.
+    service_class: type[LegacyService] = LegacyService
 
     def __init__(
         self,
@@ -212,6 +104,7 @@ class Simulator:
         sleep: Callable[[float], None] = time.sleep,
         signature_confirmation: bool = True,
         adgang: Mapping[str, Iterable[int]] | None = None,
+        opslag: Mapping[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         if auth not in ("certificate", "sts"):
             raise ValueError("auth skal være 'certificate' eller 'sts'")
@@ -249,6 +142,19 @@ class Simulator:
         self._sleep = sleep
         #: Fault injection (see smdb.sim.faults): consulted before and after each call.
         self.fault_plan: FaultPlan | None = None
+        #: More lookup lists (or other rows for one): operation -> rows, answered like the built-in ones.
+        self.opslag: dict[str, list[dict[str, Any]]] = dict(opslag or {})
+
+    def service(self) -> LegacyService:
+        """The register's operations over this simulator's store, date and access rules (as set now: the pytest
+        plugin swaps them between tests); ``service_class`` to answer differently (a stricter or a broken DST)."""
+        return self.service_class(
+            self.store,
+            today=self.today,
+            caller=lambda: getattr(self._local, "caller", None),
+            adgang=self.adgang,
+            opslag=self.opslag,
+        )
 
     # ------------------------------------------------------------------ WSGI
     def _pace(self) -> None:
@@ -332,9 +238,7 @@ class Simulator:
             # WS-Security 1.1 (WCF's requireSignatureConfirmation): the answer to an authenticated request confirms
             # its signature, so the client can tell its own answer from any other DST signed
             reply.confirm = signature_value(envelope) if self.signature_confirmation else None
-            args = self._arguments(envelope, op)
-            form = _HENT_FORMS.get(op.name)
-            result = self._hent_form(form, args) if form else getattr(self, f"_op_{op.name}")(args, caller)
+            result = self.service().dispatch(op, self._arguments(envelope, op), caller)
         except SimFault as fault:
             log.info("%s -> fault %s", op.name if op else action, fault.code)
             return self._fault(start_response, fault, soap, reply)
@@ -490,328 +394,3 @@ class Simulator:
             if e.min_occurs and e.name not in args:
                 raise CodecError(f"{op.name}: {e.name} mangler")
         return args
-
-    # ------------------------------------------------------------------ TokenTest
-    def _op_Echo(self, args: dict[str, Any], caller: Caller) -> str:
-        return str(args.get("Tekst") or "")
-
-    def _op_Throw(self, args: dict[str, Any], caller: Caller) -> None:
-        raise SimFault("THROW", "Throw: testfejl som bestilt", client=False)
-
-    def _op_WhoAmI(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        org = None
-        expires = None
-        if caller.certificate is not None:
-            orgs = caller.certificate.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)
-            org = str(orgs[0].value) if orgs else None
-            expires = caller.certificate.not_valid_after_utc
-        return {"Subject": caller.subject, "Organisation": org, "Cvr": caller.cvr, "CertifikatUdloeber": expires}
-
-    # ------------------------------------------------------------------ HentData
-    @staticmethod
-    def _s(args: dict[str, Any]) -> dict[str, Any]:
-        s: dict[str, Any] = args.get("Soegning") or {}
-        return s
-
-    def _with_id(self, row: Row, id_name: str, **refs: Any) -> dict[str, Any]:
-        return {**row.data, id_name: row.id, **{k: v for k, v in refs.items() if v is not None}}
-
-    def _record_out(self, spec: FormSpec, row: Row) -> dict[str, Any]:
-        """A stored record as the Hent answer carries it: its id, its parent's id, and the forms that come nested
-        in it (the afslutning in the anmodning, the udskrivning in the indskrivning) -- all from the form table."""
-        out = {**row.data, spec.id_element: row.id}
-        if spec.parent is not None and spec.parent_id_element is not None:
-            parent_id = getattr(row, _COLUMN[spec.parent])
-            if parent_id is not None:
-                out[spec.parent_id_element] = parent_id
-        for child in _NESTED.get(spec.form, ()):
-            rows = self.store.find(child.store_kind, **{_COLUMN[spec.form]: row.id})
-            if rows:
-                out[child.wire_name] = self._record_out(child, rows[0])
-        return out
-
-    def _may(self, caller: Caller | None, kommune: int | None) -> bool:
-        """May ``caller`` see or write the municipality's records (``adgang``)?"""
-        if self.adgang is None:
-            return True
-        allowed = self.adgang.get(caller.cvr or "", frozenset()) if caller is not None else frozenset()
-        return kommune is not None and kommune in allowed
-
-    def _hent_form(self, spec: FormSpec, args: dict[str, Any]) -> dict[str, Any]:
-        """Every Hent of a form, driven by the table: CPR, KommuneKode and the ids of the search (the form's own
-        id, its parent's, or another reference the record carries)."""
-        s = self._s(args)
-        where: dict[str, Any] = {"cpr": s.get("PersonIdentifikator"), "kommune": s.get("KommuneKode")}
-        for form in SEARCH_IDS:
-            value = s.get(id_element(form))
-            if value is not None:
-                where["id" if form is spec.form else _COLUMN[form]] = value
-        caller = getattr(self._local, "caller", None)
-        rows = [r for r in self.store.find(spec.store_kind, **where) if self._may(caller, r.kommune)]
-        return {spec.wire_name: [self._record_out(spec, r) for r in rows]}
-
-    def _op_HentAlleTilbud(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        k = self._s(args).get("KommuneKode")
-        return {"Tilbud": [t for t in TILBUD if k is None or t["KommuneKode"] == k]}
-
-    def _op_HentLandeliste(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        return {"Land": LANDE}
-
-    def _op_HentYdelsespakker(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        return {"Ydelsespakke": YDELSESPAKKER}
-
-    def _op_HentAsiForMyndighed(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        s = self._s(args)
-        rows = self.store.find("ASI", anmodning_id=s.get(_ANM), cpr=s.get("PersonIdentifikator"))
-        return {"Asi": [self._with_id(r, "AsiId") for r in rows if r.anmodning_id is not None]}
-
-    def _op_HentAsiForTilbud(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        s = self._s(args)
-        rows = self.store.find("ASI", indskrivning_id=s.get(_INDS), cpr=s.get("PersonIdentifikator"))
-        return {"Asi": [self._with_id(r, "AsiId") for r in rows if r.indskrivning_id is not None]}
-
-    # ------------------------------------------------------------------ register helpers
-    def _hentet(self, form: Form, row: Row) -> Hentet[Any]:
-        spec = FORMS[form]
-        return mapping.hentet(spec.model, self._record_out(spec, row))
-
-    def _course(self, anm_row: Row) -> Kontaktforloeb:
-        """The stored course of an anmodning, assembled exactly as the client assembles it (smdb.register)."""
-        parts = {
-            form: [self._hentet(form, r) for r in self.store.find(FORMS[form].store_kind, anmodning_id=anm_row.id)]
-            for form in (Form.IVAER, Form.TILB, Form.KVALHEP)
-        }
-        anm = self._hentet(Form.ANM, anm_row)
-        return saml_forloeb([anm], parts[Form.IVAER], parts[Form.TILB], parts[Form.KVALHEP], anm_row.kommune)[0]
-
-    def _check(self, after: Kontaktforloeb, before: Kontaktforloeb | None) -> None:
-        """Refuse what the change breaks: the same question the client asks (smdb.register), over the register."""
-        rows = self.store.find("ANM", cpr=str(after.cpr), kommune=after.kommunekode)
-        courses = [self._course(r) for r in rows]
-        new = aendringens_brud(after, before, courses, self.today())
-        if new:
-            raise _rule_fault(new)
-        self._one_active_at_a_time(after, before, courses)
-
-    @staticmethod
-    def _one_active_at_a_time(
-        after: Kontaktforloeb, before: Kontaktforloeb | None, courses: list[Kontaktforloeb]
-    ) -> None:
-        """§6.1.2 over time, not only today: the change may not make this course's period overlap another course
-        of the citizen in the municipality (an anmodning dated inside a closed course, an afslutning moved past the
-        next course's anmodning), which would make two courses active at once."""
-        own = (before.anmodning.smdb_id if before is not None else None) or after.anmodning.smdb_id
-
-        def overlapping(f: Kontaktforloeb) -> set[int]:
-            return {
-                int(o.anmodning.smdb_id or 0)
-                for o in courses
-                if o.anmodning.smdb_id != own and rr.forloeb_overlapper(f, o)
-            }
-
-        introduced = overlapping(after) - (overlapping(before) if before is not None else set())
-        if introduced:
-            raise _refuse(rr.EN_AKTIV_AD_GANGEN, f"overlapper forløb med AnmodningId {min(introduced)}")
-
-    def _row(self, kind: str, record_id: Any) -> Row:
-        """A referenced record that must exist (ids come from the caller: a wrong one is a REFERENCE fault)."""
-        row = self.store.get(int(record_id), kind) if record_id is not None else None
-        if row is None:
-            raise _refuse(rr.ID_FINDES, f"{FORMS[Form(kind)].id_element} {record_id} findes ikke")
-        return row
-
-    @staticmethod
-    def _stored(model: BaseModel) -> dict[str, Any]:
-        data = {
-            ascii_stavemaade(k): v for k, v in model.model_dump(mode="json", by_alias=True, exclude_none=True).items()
-        }
-        for key in [k for k in data if k.endswith("Id") and k not in ("TilbudId",)]:
-            data.pop(key)
-        return data
-
-    def _result(self, record_id: int, anmodning_id: int | None = None, iv_id: int | None = None) -> dict[str, Any]:
-        return {"Id": record_id, _ANM: anmodning_id, _IVAER: iv_id}
-
-    # ------------------------------------------------------------------ IndsaetData: myndighed
-    def _save(self, kind: str, record: Any, **cols: Any) -> int:
-        """Update the stored record with the record's SMDB id, or insert it: the webservice never deletes (§5.1).
-        Only in a municipality the caller may write to (``adgang``)."""
-        if self.adgang is not None:
-            existing = self.store.get(record.smdb_id, kind) if record.smdb_id is not None else None
-            kommuner = {existing.kommune if existing is not None else None, cols.get("kommune")} - {None} or {None}
-            caller = getattr(self._local, "caller", None)
-            for kommune in kommuner:
-                if not self._may(caller, kommune):
-                    raise SimFault("SIKKERHED", f"Certifikatet har ikke adgang til kommune {kommune}")
-        if record.smdb_id is not None:
-            self.store.update(record.smdb_id, self._stored(record))
-            return int(record.smdb_id)
-        return self.store.insert(kind, self._stored(record), **cols)
-
-    @staticmethod
-    def _owned(before: Kontaktforloeb, record: Any, stored: Any, label: str) -> None:
-        """An update must name a record of this very course."""
-        ids = [x.smdb_id for x in (stored if isinstance(stored, list) else [stored]) if x is not None]
-        if record.smdb_id is not None and record.smdb_id not in ids:
-            raise _refuse(rr.ID_I_FORLOEBET, f"{label} {record.smdb_id} hører ikke til forløbet")
-
-    def _op_IndsaetIvaerksaettelse(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        anm: Anmodning = _parse(Anmodning, args["Anmodning"])
-        iv: Ivaerksaettelse | None = (
-            _parse(Ivaerksaettelse, args["Ivaerksaettelse"]) if "Ivaerksaettelse" in args else None
-        )
-        if anm.kommunekode is None:
-            raise _refuse(rr.KOMMUNEKODE_ANGIVET)
-        if iv is not None and iv.statsborgerskab not in (None, "99", *_LANDEKODER):
-            raise _refuse(rr.LAND_FINDES, f"PersonStatsborgerskabKode {iv.statsborgerskab}")
-        with self.store.transaction():
-            before: Kontaktforloeb | None = None
-            if anm.smdb_id is not None:
-                before = self._course(self._row("ANM", anm.smdb_id))
-                if str(before.cpr) != str(anm.cpr):
-                    raise _refuse(rr.CPR_UAENDRET)
-                after = before.model_copy(update={"anmodning": anm, "kommunekode": anm.kommunekode})
-            else:
-                after = Kontaktforloeb(kommunekode=anm.kommunekode, anmodning=anm)
-            if iv is not None:
-                if before is not None:
-                    self._owned(before, iv, before.ivaerksaettelse, _IVAER)
-                after = after.med_skema(iv)
-            self._check(after, before)
-            cols = {"cpr": str(anm.cpr), "kommune": anm.kommunekode}
-            anm_id = self._save("ANM", anm, **cols)
-            stored_iv = before.ivaerksaettelse if before is not None else None
-            iv_id = stored_iv.smdb_id if stored_iv is not None else None
-            if iv is not None:
-                iv_id = self._save("IVÆR", iv, anmodning_id=anm_id, **cols)
-            return self._result(iv_id if iv is not None and iv_id else anm_id, anm_id, iv_id)
-
-    def _attach(
-        self,
-        kind: str,
-        record: Any,
-        iv_ref: Any,
-        label: str,
-        stored: Callable[[Kontaktforloeb], Any],
-        merged: Callable[[Kontaktforloeb], Kontaktforloeb],
-    ) -> dict[str, Any]:
-        """Insert or update a form that hangs on an iværksættelse (TILB, KvalHep), checked against its course."""
-        with self.store.transaction():
-            iv_row = self._row("IVÆR", iv_ref)
-            anm_row = self._row("ANM", iv_row.anmodning_id)
-            before = self._course(anm_row)
-            self._owned(before, record, stored(before), label)
-            self._check(merged(before), before)
-            rid = self._save(
-                kind,
-                record,
-                cpr=anm_row.cpr,
-                kommune=anm_row.kommune,
-                anmodning_id=anm_row.id,
-                ivaerksaettelse_id=iv_row.id,
-            )
-            return self._result(rid, anm_row.id, iv_row.id)
-
-    def _op_IndsaetTilbudstilknytning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        data = args["Tilbudstilknytning"]
-        t: Tilbudstilknytning = _parse(Tilbudstilknytning, data)
-        if t.tilbud_id not in _TILBUD_IDS:
-            raise _refuse(rr.TILBUD_FINDES, f"TilbudId {t.tilbud_id}")
-        return self._attach(
-            "TILB",
-            t,
-            data.get(_IVAER),
-            id_element(Form.TILB),
-            lambda f: f.tilbud,
-            lambda f: f.med_tilbud(t),
-        )
-
-    def _op_IndsaetKvalHep(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        data = args["KvalHep"]
-        k: KvalHep = _parse(KvalHep, data)
-        return self._attach(
-            "KvalHep", k, data.get(_IVAER), id_element(Form.KVALHEP), lambda f: f.kvalhep, lambda f: f.med_skema(k)
-        )
-
-    def _op_AfslutBehandling(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        data = args["Afslutning"]
-        a: Afslutning = _parse(Afslutning, data)
-        with self.store.transaction():
-            anm_row = self._row("ANM", data.get(_ANM))
-            before = self._course(anm_row)
-            self._owned(before, a, before.afslutning, id_element(Form.AFSL))
-            self._check(before.med_skema(a), before)
-            rid = self._save("AFSL", a, cpr=anm_row.cpr, kommune=anm_row.kommune, anmodning_id=anm_row.id)
-            iv = before.ivaerksaettelse
-            return self._result(rid, anm_row.id, iv.smdb_id if iv else None)
-
-    # ------------------------------------------------------------------ IndsaetData: tilbud (legacy)
-    def _indskrivningsforloeb(self, row: Row) -> Indskrivningsforloeb:
-        return Indskrivningsforloeb.model_validate(
-            {
-                "INDS": {**row.data, _INDS: row.id},
-                "YDEL": [
-                    {**r.data, id_element(Form.YDEL): r.id} for r in self.store.find("YDEL", indskrivning_id=row.id)
-                ],
-                "UDSK": next(
-                    ({**r.data, id_element(Form.UDSK): r.id} for r in self.store.find("UDSK", indskrivning_id=row.id)),
-                    None,
-                ),
-            }
-        )
-
-    def _check_inds(
-        self, after: Indskrivningsforloeb, before: Indskrivningsforloeb | None, others: list[Indskrivningsforloeb]
-    ) -> None:
-        new = nye_brud(after, before, others, self.today())
-        if new:
-            raise _rule_fault(new)
-
-    def _op_IndsaetIndskrivning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        i: Indskrivning = _parse(Indskrivning, args["Indskrivning"])
-        with self.store.transaction():
-            others = [
-                self._indskrivningsforloeb(r) for r in self.store.find("INDS", cpr=str(i.cpr)) if r.id != i.smdb_id
-            ]
-            self._check_inds(Indskrivningsforloeb(indskrivning=i), None, others)
-            if i.smdb_id is not None:
-                self._row("INDS", i.smdb_id)
-            return self._result(self._save("INDS", i, cpr=str(i.cpr), kommune=i.myndighed))
-
-    def _op_IndsaetYdelse(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        data = args["Ydelse"]
-        y: Ydelse = _parse(Ydelse, data)
-        with self.store.transaction():
-            row = self._row("INDS", data.get(_INDS))
-            before = self._indskrivningsforloeb(row)
-            ydelser = [x for x in before.ydelser if y.smdb_id is None or x.smdb_id != y.smdb_id] + [y]
-            self._check_inds(before.model_copy(update={"ydelser": ydelser}), before, [])
-            return self._result(self._save("YDEL", y, cpr=row.cpr, kommune=row.kommune, indskrivning_id=row.id))
-
-    def _op_AfslutIndskrivning(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        data = args["Udskrivning"]
-        u: Udskrivning = _parse(Udskrivning, data)
-        with self.store.transaction():
-            row = self._row("INDS", data.get(_INDS))
-            before = self._indskrivningsforloeb(row)
-            if before.udskrivning is not None and u.smdb_id is None:
-                raise _refuse(rr.EN_UDSKRIVNING, "Indskrivningen er allerede udskrevet")
-            self._check_inds(before.model_copy(update={"udskrivning": u}), before, [])
-            return self._result(self._save("UDSK", u, cpr=row.cpr, kommune=row.kommune, indskrivning_id=row.id))
-
-    def _op_IndsaetAsi(self, args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        asi = args["Asi"]
-        with self.store.transaction():
-            cpr = None
-            if asi.get(_ANM) is not None:
-                row = self._row("ANM", asi[_ANM])
-                cpr = row.cpr
-                if date.fromisoformat(row.data["BehandlingAnmodningDato"]) >= date(2019, 7, 1):
-                    raise _refuse(rr.ASI_FOER_2019)
-            elif asi.get(_INDS) is not None:
-                cpr = self._row("INDS", asi[_INDS]).cpr
-            else:
-                raise _refuse(rr.ASI_HENVISNING)
-            data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asi.items() if not k.endswith("Id")}
-            rid = self.store.insert("ASI", data, cpr=cpr, anmodning_id=asi.get(_ANM), indskrivning_id=asi.get(_INDS))
-            return self._result(rid, asi.get(_ANM))

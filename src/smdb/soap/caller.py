@@ -18,24 +18,20 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 import zeep
 import zeep.exceptions
-from cryptography import x509
 from lxml import etree
 
 from smdb.auth.certificates import Credentials
 from smdb.auth.sts import StsConfig, StsTokenProvider
-from smdb.auth.wsse import MAX_MESSAGE_LIFETIME
 from smdb.cpr import scrub
 from smdb.errors import (
     AnswerNotVerified,
-    ConfigurationError,
     RequestNotSent,
     SecurityError,
     SmdbError,
@@ -49,8 +45,9 @@ from smdb.errors import (
 from smdb.http import DeadlineExceeded, RedirectRefused, ResponseTooLarge, is_loopback, require_https
 from smdb.logs import install_log_scrubbing
 from smdb.soap import mapping
-from smdb.soap.answers import ANSWER_SKEW, AnswerBinder
+from smdb.soap.answers import AnswerBinder
 from smdb.soap.contract import BINDINGS, NS, OPERATIONS, SERVICES, Operation, wsdl_filename
+from smdb.soap.options import TransportOptions
 from smdb.soap.transport import (
     SETTINGS,
     BoundedTransport,
@@ -65,14 +62,6 @@ from smdb.soap.transport import (
 
 log = logging.getLogger("smdb.client")
 
-#: Answers larger than this are refused: announced, or counted while streaming (a whole municipality's
-#: HentAnmodninger is a few MB).
-MAX_RESPONSE_BYTES = 50 * 1024 * 1024
-
-
-#: The longest a call may take in all, retries and a slowly dripping answer included (seconds).
-DEFAULT_DEADLINE = 120.0
-
 
 class UnverifiedAnswersWarning(UserWarning):
     """Answers from DST's real service are accepted without checking DST's signature."""
@@ -84,7 +73,7 @@ _warned_unverified = False
 class SoapCaller:
     """Calls operations of the contract against one endpoint with one identity; thread-safe.
 
-    Parameters as :class:`smdb.client.SmdbClient` (which documents them); ``prod`` picks the production STS.
+    ``options`` as :class:`smdb.soap.options.TransportOptions` documents them; ``prod`` picks the production STS.
     """
 
     def __init__(
@@ -93,33 +82,15 @@ class SoapCaller:
         *,
         prod: bool = False,
         credentials: Credentials | None = None,
-        api_version: str = "v1",
-        wsdl_dir: str | Path | None = None,
-        wsdl_url: str | None = None,
-        server_certificates: list[x509.Certificate] | None = None,
-        strict: bool = False,
-        allow_unsigned_answers: bool = False,
-        timeout: tuple[float, float] = (5.0, 60.0),
-        deadline: float = DEFAULT_DEADLINE,
-        max_message_lifetime: timedelta = MAX_MESSAGE_LIFETIME,
-        allow_insecure_http: bool = False,
-        retries: int = 2,
-        backoff: float = 0.2,
-        verify: bool | str = True,
-        tls_client_cert: tuple[str, str] | None = None,
+        options: TransportOptions | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
-        auth: str = "certificate",
-        sts: StsConfig | None = None,
-        require_signature_confirmation: bool = False,
-        answer_skew: timedelta = ANSWER_SKEW,
     ) -> None:
-        if api_version not in ("v0", "v1"):
-            raise ValueError("api_version skal være 'v1' eller 'v0'")
-        if deadline <= 0:
-            raise ConfigurationError("deadline skal være et positivt antal sekunder")
+        o = self.options = options or TransportOptions()
+        api_version, deadline, auth, sts, verify = o.api_version, o.deadline, o.auth, o.sts, o.verify
+        allow_insecure_http, allow_unsigned_answers = o.allow_insecure_http, o.allow_unsigned_answers
+        retries, backoff, max_response_bytes = o.retries, o.backoff, o.max_response_bytes
         install_log_scrubbing()
         self.base_url = base_url.rstrip("/")
         require_https(self.base_url, "SMDB-adressen", allow_insecure_http)
@@ -130,8 +101,8 @@ class SoapCaller:
         self.retries = retries
         self._backoff = backoff
         self._sleep = sleep
-        self._wsdl_dir = wsdl_dir
-        self._wsdl_url = wsdl_url
+        self._wsdl_dir = o.wsdl_dir
+        self._wsdl_url = o.wsdl_url
         if session is None:
             session = requests.Session()
             # one pooled connection per concurrent worker (requests keeps 10; more workers would reconnect per call)
@@ -145,17 +116,15 @@ class SoapCaller:
         self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
         env_ca = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         self.session.verify = env_ca if (verify is True and env_ca) else verify
-        if tls_client_cert:
-            self.session.cert = tls_client_cert
+        if o.tls_client_cert:
+            self.session.cert = o.tls_client_cert
         self.session.headers["User-Agent"] = "smdb-client/0.1"
         self.session.hooks["response"].append(self._note_server_date)
         self.server_date: str | None = None
         if credentials is not None:
             credentials.check_validity()  # expired or not yet valid: refuse now; expiring soon: warn
-        self.transport = BoundedTransport(self.session, timeout, max_response_bytes, deadline)
+        self.transport = BoundedTransport(self.session, o.timeout, max_response_bytes, deadline)
         plugins: list[zeep.Plugin] = [LoggingPlugin()]
-        if auth not in ("certificate", "sts"):
-            raise ValueError("auth skal være 'certificate' eller 'sts'")
         self.auth = auth
         self.sts_provider: StsTokenProvider | None = None
         if auth == "sts":
@@ -174,7 +143,7 @@ class SoapCaller:
             plugins.insert(0, TokenSigningPlugin(credentials, self.sts_provider, clock))
         elif credentials is not None:
             plugins.insert(0, SigningPlugin(credentials, clock))
-        trusted = list(server_certificates or [])
+        trusted = list(o.server_certificates)
         if trusted and allow_unsigned_answers:
             log.warning(
                 "allow_unsigned_answers: usignerede svar fra SMDB accepteres, selv om DST's certifikat er "
@@ -184,15 +153,15 @@ class SoapCaller:
             _warn_unverified()
         self._verify = VerifyPlugin(
             trusted,
-            (bool(trusted) and not allow_unsigned_answers) or strict,
+            (bool(trusted) and not allow_unsigned_answers) or o.strict,
             clock,
             self.transport.state,
-            max_message_lifetime,
+            o.max_message_lifetime,
             AnswerBinder(
                 # OIO-IDWS: WS-Addressing is part of the signed call, so the answer's RelatesTo must name it
                 require_relates_to=auth == "sts",
-                require_signature_confirmation=require_signature_confirmation,
-                skew=answer_skew,
+                require_signature_confirmation=o.require_signature_confirmation,
+                skew=o.answer_skew,
             ),
         )
         plugins.append(self._verify)

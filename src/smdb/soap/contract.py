@@ -220,8 +220,32 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
+#: The operations generated from the form table (replaced by :func:`refresh`).
+_FORM_OPS = {op.name for op in _form_operations()}
+
+
+def lookup_operations() -> list[str]:
+    """The lookup lists (§1.2 "som bruges som opslag"): the HentData operations that fetch no form."""
+    forms = {spec.hent for spec in FORMS.values()}
+    return [op.name for op in OPERATIONS.values() if op.service == "HentData" and op.name not in forms]
+
+
+def refresh() -> None:
+    """Derive the forms' data contracts and operations again from the table (after :func:`smdb.forms.register`,
+    as an import would after an edit of :data:`smdb.forms.FORMS`); the other rows stay as they are."""
+    for name in _FORM_OPS:
+        OPERATIONS.pop(name, None)
+    _FORM_OPS.clear()
+    for op in _form_operations():
+        OPERATIONS[op.name] = op
+        _FORM_OPS.add(op.name)
+    COMPLEX_TYPES.clear()
+    COMPLEX_TYPES.update(_complex_types())
+
+
 def operations_of(service: str) -> list[Operation]:
-    return [op for op in OPERATIONS.values() if op.service == service]
+    """The operations of one service (HentData, IndsaetData, TokenTest), by name: the WSDL's stable order."""
+    return sorted((op for op in OPERATIONS.values() if op.service == service), key=lambda op: op.name)
 
 
 # --------------------------------------------------------------------------- WSDL generation
