@@ -142,8 +142,22 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("auth", ("auth",)),
     ("soap", ("soap",)),
     ("client", ("client", "client_aliases", "courses", "settings", "check", "sim")),
-    ("workflow", ("reporting", "journal", "journal_db", "journal_pg", "journal_schema", "journalkey", "locks",
-                  "udbakke", "status", "systemskifte", "output")),
+    (
+        "workflow",
+        (
+            "reporting",
+            "journal",
+            "journal_db",
+            "journal_pg",
+            "journal_schema",
+            "journalkey",
+            "locks",
+            "udbakke",
+            "status",
+            "systemskifte",
+            "output",
+        ),
+    ),
     ("cli", ("cli", "demo", "__main__")),
 ]
 
