@@ -33,12 +33,12 @@ from smdb.errors import (
     StsError,
     ValidationFailed,
 )
-from smdb.forms import Form
+from smdb.forms import Form, FormSpec, course_forms
 from smdb.journal import CONFIRMED, FAILED, PENDING, REJECTED, UNKNOWN, Journal, content_hash
 from smdb.locks import Held
-from smdb.models import Afslutning, Ivaerksaettelse, Kontaktforloeb, KvalHep, SmdbModel, Tilbudstilknytning
+from smdb.models import Ivaerksaettelse, Kontaktforloeb, SmdbModel, Tilbudstilknytning
 from smdb.progress import ProgressBar
-from smdb.register import aendringens_brud, ukendte_henvisninger
+from smdb.register import aendringens_brud, anvend, skemaer, ukendte_henvisninger
 from smdb.rules import Violation, parse, rules_of_the_rest
 
 log = logging.getLogger("smdb.reporting")
@@ -105,11 +105,12 @@ class Step:
     """
 
     kind: StepKind
-    form: Form
+    #: The form's short name (a :class:`~smdb.forms.Form` for the forms of §3).
+    form: str
     #: The record to store; for ANM the course (the anmodning travels with its iværksættelse).
     record: SmdbModel
     #: The form whose SMDB id the write refers to (IVÆR for TILB and KvalHep, ANM for AFSL), None for ANM.
-    parent: Form | None
+    parent: str | None
     key: str
     description: str
 
@@ -357,43 +358,91 @@ def plan(target: Kontaktforloeb, stored: Kontaktforloeb | None) -> tuple[list[St
     # earliest start first keeps §6.1.4 b true after the first insert.
     steps.extend(updates)
     steps.extend(s for _, s in sorted(inserts, key=lambda x: (x[0] is None, x[0])))
-    stored_k = stored.kvalhep if stored else None
-    if stored_k is not None and target.kvalhep is None:
-        return [], "SMDB har et KvalHep-skema, som fagsystemet ikke har. " + MANUEL_SLETNING
-    if target.kvalhep is not None and not _same(target.kvalhep, stored_k):
-        k = target.kvalhep.model_copy(update={"smdb_id": stored_k.smdb_id if stored_k else None})
-        if stored_k is None:
-            steps.append(Step(StepKind.INDSAET, Form.KVALHEP, k, Form.IVAER, "KvalHep:ny", "indsæt KvalHep"))
-        else:
-            steps.append(Step(StepKind.RET, Form.KVALHEP, k, Form.IVAER, f"KvalHep#{k.smdb_id}", "ret KvalHep"))
-    stored_a = stored.afslutning if stored else None
-    if stored_a is not None and target.afslutning is None:
-        return (
-            [],
-            "Forløbet er afsluttet i SMDB men aktivt i fagsystemet; genåbning kræver sletning. " + MANUEL_SLETNING,
-        )
-    if target.afslutning is not None and not _same(target.afslutning, stored_a):
-        a = target.afslutning.model_copy(update={"smdb_id": stored_a.smdb_id if stored_a else None})
-        if stored_a is None:
-            steps.append(Step(StepKind.INDSAET, Form.AFSL, a, Form.ANM, "AFSL:ny", "afslut behandling"))
-        else:
-            steps.append(Step(StepKind.RET, Form.AFSL, a, Form.ANM, f"AFSL#{a.smdb_id}", "ret afslutning"))
+    for spec in course_forms():
+        if spec.sent_with is not None or spec.form == Form.TILB:
+            continue  # IVÆR travels with its anmodning, the offers are matched above
+        refusal = (_plan_many if spec.many else _plan_single)(spec, target, stored, steps)
+        if refusal is not None:
+            return [], refusal
     return steps, None
+
+
+#: What a step of a form of one is called (the default: "indsæt FORM" / "ret FORM").
+_VERBS: dict[str, tuple[str, str]] = {
+    Form.KVALHEP: ("indsæt KvalHep", "ret KvalHep"),
+    Form.AFSL: ("afslut behandling", "ret afslutning"),
+}
+#: Why a stored record the case system no longer has cannot be sent (the webservice cannot delete, §5.1).
+_MISSING: dict[str, str] = {
+    Form.KVALHEP: "SMDB har et KvalHep-skema, som fagsystemet ikke har. ",
+    Form.AFSL: "Forløbet er afsluttet i SMDB men aktivt i fagsystemet; genåbning kræver sletning. ",
+}
+
+
+def _id(record: SmdbModel) -> int | None:
+    """A form record's SMDB id (every form has one; the base model does not say so)."""
+    value = getattr(record, "smdb_id", None)
+    return int(value) if value is not None else None
+
+
+def _plan_single(
+    spec: FormSpec, target: Kontaktforloeb, stored: Kontaktforloeb | None, steps: list[Step]
+) -> str | None:
+    """The write of a form of which a course holds at most one (KvalHep, AFSL, a new form): insert, correct, or
+    refuse when SMDB holds one the case system does not."""
+    held = skemaer(stored, spec) if stored is not None else []
+    wanted = skemaer(target, spec)
+    old, new = (held[0] if held else None), (wanted[0] if wanted else None)
+    if old is not None and new is None:
+        return _MISSING.get(spec.form, f"SMDB har et {spec.form}-skema, som fagsystemet ikke har. ") + MANUEL_SLETNING
+    if new is not None and not _same(new, old):
+        record = new.model_copy(update={"smdb_id": _id(old) if old is not None else None})
+        insert, correct = _VERBS.get(spec.form, (f"indsæt {spec.form}", f"ret {spec.form}"))
+        if old is None:
+            steps.append(Step(StepKind.INDSAET, spec.form, record, spec.parent, f"{spec.form}:ny", insert))
+        else:
+            steps.append(Step(StepKind.RET, spec.form, record, spec.parent, f"{spec.form}#{_id(old)}", correct))
+    return None
+
+
+def _plan_many(spec: FormSpec, target: Kontaktforloeb, stored: Kontaktforloeb | None, steps: list[Step]) -> str | None:
+    """The writes of a new form of which a course holds many, one to one: by SMDB id, then by equal content, then
+    the rest in order as corrections (an update, never a second record beside the first: at-most-once holds when a
+    write of unknown outcome did land); only what is left over is new. The i-th new record is keyed ``…:ny#i``."""
+    free = skemaer(stored, spec) if stored is not None else []
+    wanted = skemaer(target, spec)
+    pairs: list[SmdbModel | None] = [None] * len(wanted)
+    tiers: tuple[Callable[[SmdbModel, SmdbModel], bool], ...] = (
+        lambda t, s: _id(t) is not None and _id(s) == _id(t),
+        lambda t, s: _same(t, s),
+        lambda t, s: True,
+    )
+    for same in tiers:
+        for i, record in enumerate(wanted):
+            hit = next((r for r in free if same(record, r)), None) if pairs[i] is None else None
+            if hit is not None:
+                pairs[i] = hit
+                free.remove(hit)
+    new = 0
+    for record, match in zip(wanted, pairs, strict=True):
+        if match is None:
+            key, new = f"{spec.form}:ny#{new}", new + 1
+            steps.append(Step(StepKind.INDSAET, spec.form, record, spec.parent, key, f"indsæt {spec.form}"))
+        elif not _same(record, match):
+            update = record.model_copy(update={"smdb_id": _id(match)})
+            key = f"{spec.form}#{_id(match)}"
+            steps.append(Step(StepKind.RET, spec.form, update, spec.parent, key, f"ret {spec.form}"))
+    if free:
+        return f"SMDB har {len(free)} {spec.form}-skema(er), som fagsystemet ikke har. " + MANUEL_SLETNING
+    return None
 
 
 def _after(course: Kontaktforloeb, step: Step) -> Kontaktforloeb:
     """The course as SMDB holds it once ``step`` is stored."""
     record = step.record
-    if isinstance(record, Kontaktforloeb):
+    if isinstance(record, Kontaktforloeb):  # the anmodning with its iværksættelse, in one write
         return course.model_copy(update={"anmodning": record.anmodning, "ivaerksaettelse": record.ivaerksaettelse})
-    if isinstance(record, Tilbudstilknytning):
-        others = [t for t in course.tilbud if record.smdb_id is None or t.smdb_id != record.smdb_id]
-        return course.model_copy(update={"tilbud": [*others, record]})
-    if isinstance(record, KvalHep):
-        return course.model_copy(update={"kvalhep": record})
-    if isinstance(record, Afslutning):
-        return course.model_copy(update={"afslutning": record})
-    raise TypeError(type(record))
+    return anvend(course, record)
 
 
 def _blocked_midway(
@@ -420,7 +469,7 @@ def _blocked_midway(
     return None
 
 
-def send(client: SmdbClient, step: Step, ids: dict[Form, int]) -> Any:
+def send(client: SmdbClient, step: Step, ids: dict[str, int]) -> Any:
     """Make one write; ``ids`` holds the SMDB ids known so far (by form) and learns the new ones."""
     if step.form is Form.ANM:
         assert isinstance(step.record, Kontaktforloeb)
@@ -665,8 +714,8 @@ class Reporter:
         return ukendte_henvisninger(records, *self.client.opslag())
 
     @staticmethod
-    def _ids(stored: Kontaktforloeb | None) -> dict[Form, int]:
-        ids: dict[Form, int] = {}
+    def _ids(stored: Kontaktforloeb | None) -> dict[str, int]:
+        ids: dict[str, int] = {}
         if stored is not None:
             ids[Form.ANM] = stored.anmodning.smdb_id or 0
             if stored.ivaerksaettelse is not None and stored.ivaerksaettelse.smdb_id:
@@ -703,7 +752,7 @@ class Reporter:
     def _run(
         self,
         steps: list[Step],
-        ids: dict[Form, int],
+        ids: dict[str, int],
         key: str,
         chash: str,
         masked: str,
