@@ -128,26 +128,43 @@ def _form_elements(spec: FormSpec) -> tuple[El, ...]:
     return ref + model_elements(spec.model) + nested
 
 
+_ASI = (
+    El("AsiId", "xs:int"),
+    El(id_element(Form.ANM), "xs:int"),
+    El(id_element(Form.INDS), "xs:int"),
+    El("AsiDato", "xs:date"),
+    El("AsiData", "xs:string"),
+)
+
+#: The lookup lists of §1.2 ("som bruges som opslag"): operation -> the type of its records and their elements.
+#: A new lookup list is one row here (and the simulator's rows in ``smdb.sim.service.OPSLAG``).
+LOOKUPS: dict[str, tuple[str, tuple[El, ...]]] = {
+    "HentAlleTilbud": (
+        "Tilbud",
+        (
+            El("TilbudId", "xs:int", 1),
+            El("TilbudNavn", "xs:string"),
+            El("Postnummer", "xs:string"),
+            El("KommuneKode", "xs:int"),
+        ),
+    ),
+    "HentLandeliste": ("Land", (El("LandeKode", "xs:string", 1), El("LandeNavn", "xs:string"))),
+    "HentYdelsespakker": (
+        "Ydelsespakke",
+        (El("YdelsespakkeKode", "xs:string", 1), El("YdelsespakkeNavn", "xs:string")),
+    ),
+    "HentAsiForMyndighed": ("Asi", _ASI),
+    "HentAsiForTilbud": ("Asi", _ASI),
+}
+
+
 #: Complex types: the forms (from the table and the models) plus search criteria, results and lookup records.
 def _complex_types() -> dict[str, tuple[El, ...]]:
     t: dict[str, tuple[El, ...]] = {spec.wire_name: _form_elements(spec) for spec in FORMS.values()}
+    for item, elements in LOOKUPS.values():
+        t[item] = elements
     t.update(
         {
-            "Tilbud": (
-                El("TilbudId", "xs:int", 1),
-                El("TilbudNavn", "xs:string"),
-                El("Postnummer", "xs:string"),
-                El("KommuneKode", "xs:int"),
-            ),
-            "Land": (El("LandeKode", "xs:string", 1), El("LandeNavn", "xs:string")),
-            "Ydelsespakke": (El("YdelsespakkeKode", "xs:string", 1), El("YdelsespakkeNavn", "xs:string")),
-            "Asi": (
-                El("AsiId", "xs:int"),
-                El(id_element(Form.ANM), "xs:int"),
-                El(id_element(Form.INDS), "xs:int"),
-                El("AsiDato", "xs:date"),
-                El("AsiData", "xs:string"),
-            ),
             "Soegning": (
                 El("PersonIdentifikator", "xs:string"),
                 El("KommuneKode", "xs:int"),
@@ -168,7 +185,7 @@ def _complex_types() -> dict[str, tuple[El, ...]]:
         }
     )
     fetched = [spec.wire_name for spec in FORMS.values() if spec.hent]
-    for name in (*fetched, "Tilbud", "Land", "Ydelsespakke", "Asi"):
+    for name in (*fetched, *(item for item, _ in LOOKUPS.values())):
         t[f"ArrayOf{name}"] = (El(name, name, many=True),)
     return t
 
@@ -188,6 +205,11 @@ def _skriv(name: str, *request: El) -> Operation:
     return Operation("IndsaetData", name, request, El(f"{name}Result", "IndsaetResultat"), writes=True)
 
 
+def _derived_operations() -> list[Operation]:
+    """The operations derived from the tables: the forms' (below) and one Hent per lookup list."""
+    return [*_form_operations(), *(_hent(name, item) for name, (item, _) in LOOKUPS.items())]
+
+
 def _form_operations() -> list[Operation]:
     """Hent and Indsaet operations of the forms, from the table: one Hent per fetched form; one Indsaet per
     operation, carrying the forms that share it (IndsaetIvaerksaettelse: the anmodning, and the iværksættelse)."""
@@ -204,12 +226,7 @@ OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in sorted(
         (
-            *_form_operations(),
-            _hent("HentAlleTilbud", "Tilbud"),
-            _hent("HentLandeliste", "Land"),
-            _hent("HentYdelsespakker", "Ydelsespakke"),
-            _hent("HentAsiForMyndighed", "Asi"),
-            _hent("HentAsiForTilbud", "Asi"),
+            *_derived_operations(),
             _skriv("IndsaetAsi", El("Asi", "Asi", 1)),
             Operation("TokenTest", "Echo", (El("Tekst", "xs:string"),), El("EchoResult", "xs:string")),
             Operation("TokenTest", "Throw", (), El("ThrowResult", "xs:string")),
@@ -220,23 +237,23 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-#: The operations generated from the form table (replaced by :func:`refresh`).
-_FORM_OPS = {op.name for op in _form_operations()}
+#: The operations generated from the form table and the lookup lists (replaced by :func:`refresh`).
+_FORM_OPS = {op.name for op in _derived_operations()}
 
 
 def lookup_operations() -> list[str]:
     """The lookup lists (§1.2 "som bruges som opslag"): the HentData operations that fetch no form."""
-    forms = {spec.hent for spec in FORMS.values()}
-    return [op.name for op in OPERATIONS.values() if op.service == "HentData" and op.name not in forms]
+    return list(LOOKUPS)
 
 
 def refresh() -> None:
-    """Derive the forms' data contracts and operations again from the table (after :func:`smdb.forms.register`,
-    as an import would after an edit of :data:`smdb.forms.FORMS`); the other rows stay as they are."""
+    """Derive the forms' and lookup lists' data contracts and operations again from the tables (after
+    :func:`smdb.forms.register` or a new :data:`LOOKUPS` row, as an import would after an edit of the source); the
+    other rows stay as they are."""
     for name in _FORM_OPS:
         OPERATIONS.pop(name, None)
     _FORM_OPS.clear()
-    for op in _form_operations():
+    for op in _derived_operations():
         OPERATIONS[op.name] = op
         _FORM_OPS.add(op.name)
     COMPLEX_TYPES.clear()
