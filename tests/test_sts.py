@@ -21,14 +21,13 @@ from smdb.auth.sts import (
     StsConfig,
     StsUnknownAudience,
     Token,
-    issue_assertion,
 )
 from smdb.client import SmdbClient
 from smdb.errors import SmdbFault, SmdbSecurityFault
 from smdb.models import Kontaktforloeb
 from smdb.reporting import Reporter
 from smdb.sim import SimServer, Simulator
-from smdb.sim.sts import SIM_AUDIENCE, SimSts
+from smdb.sim.sts import SIM_AUDIENCE, SimSts, issue_assertion
 from tests.processes import sim_serve
 
 

@@ -24,7 +24,6 @@ from lxml import etree
 
 from smdb.auth.certificates import Credentials
 from smdb.auth.replay import ReplayCache
-from smdb.auth.sts import verify_holder_of_key
 from smdb.auth.wsse import (
     CLOCK_SKEW,
     MAX_MESSAGE_LIFETIME,
@@ -48,7 +47,7 @@ from smdb.sim.faults import ConnectionAborted, FaultPlan
 from smdb.sim.legacy import LegacyService
 from smdb.sim.service import Caller, SimFault
 from smdb.sim.store import Store
-from smdb.sim.sts import SIM_AUDIENCE, STS_PATH, SimSts
+from smdb.sim.sts import SIM_AUDIENCE, STS_PATH, SimSts, verify_holder_of_key
 from smdb.soap.contract import BINDINGS, NS, OPERATIONS, SERVICES, Operation, build_wsdl
 
 log = logging.getLogger("smdb.sim")

@@ -11,26 +11,56 @@ import base64
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
+from signxml.algorithms import DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
+from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.signer import XMLSigner
+from signxml.verifier import XMLVerifier
 
-from smdb.auth import testcert, xmldsig
+from smdb.auth import strtransform, testcert, xmldsig
 from smdb.auth.certificates import Credentials
 from smdb.auth.sts import (
+    _PARSER,
+    HOLDER_OF_KEY,
     ISSUE_ACTION,
     PUBLIC_KEY,
     SAML2_TOKEN,
     SIGNATURE_CASE_ENTITY_ID,
     WSP_NS,
     WST_NS,
-    issue_assertion,
 )
-from smdb.auth.wsse import DS_NS, SOAP_NS, WSA_NS, WSSE_NS, WSU_NS, _parse_ts, _ts, verify_envelope_covering
-from smdb.auth.xmlenc import ENCRYPTED_ID, encrypt_assertion
+from smdb.auth.wsse import (
+    CLOCK_SKEW,
+    DS_NS,
+    EXC_C14N,
+    MAX_MESSAGE_LIFETIME,
+    SAML2_NS,
+    SOAP_NS,
+    WSA_NS,
+    WSSE_NS,
+    WSU_NS,
+    _parse_ts,
+    _ts,
+    soap_ns,
+    verify_envelope_covering,
+    verify_timestamp_and_signature,
+)
+from smdb.auth.xmlenc import ENCRYPTED_ID, decrypt_assertion, encrypt_assertion
 from smdb.errors import SecurityError, TimestampOutOfWindow
+
+# The STS family lives in smdb.errors (one exception tree); these names stay importable from here.
+from smdb.errors import StsAuthenticationFailed as StsAuthenticationFailed
+from smdb.errors import StsClockSkew as StsClockSkew
+from smdb.errors import StsError as StsError
+from smdb.errors import StsUnavailable as StsUnavailable
+from smdb.errors import StsUnknownAudience as StsUnknownAudience
 from smdb.sim.codec import PARSER
 
 STS_PATH = "/sts/service.svc"
@@ -234,3 +264,158 @@ class SimSts:
         etree.SubElement(f, f"{{{WST_NS}}}faultstring").text = fault.reason
         out: bytes = etree.tostring(outer, xml_declaration=True, encoding="utf-8")
         return out
+
+
+# ---------------------------------------------------------------------- the token, from the STS to the service
+def issue_assertion(
+    sts: Credentials,
+    issuer: str,
+    audience: str,
+    holder: x509.Certificate,
+    not_before: datetime,
+    not_on_or_after: datetime,
+    attributes: dict[str, str] | None = None,
+) -> etree._Element:
+    """A signed SAML 2.0 holder-of-key assertion naming ``holder`` (what a NemLog-in STS returns)."""
+    nsmap = {"saml": SAML2_NS, "ds": DS_NS}
+    a_id = f"_{uuid.uuid4()}"
+    a = etree.Element(f"{{{SAML2_NS}}}Assertion", nsmap=nsmap, ID=a_id, Version="2.0", IssueInstant=_ts(not_before))
+    etree.SubElement(a, f"{{{SAML2_NS}}}Issuer").text = issuer
+    etree.SubElement(a, f"{{{DS_NS}}}Signature", Id="placeholder")
+    subject = etree.SubElement(a, f"{{{SAML2_NS}}}Subject")
+    name_id = etree.SubElement(subject, f"{{{SAML2_NS}}}NameID")
+    name_id.set("Format", "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName")
+    name_id.text = holder.subject.rfc4514_string()
+    conf = etree.SubElement(subject, f"{{{SAML2_NS}}}SubjectConfirmation", Method=HOLDER_OF_KEY)
+    data = etree.SubElement(conf, f"{{{SAML2_NS}}}SubjectConfirmationData")
+    key_info = etree.SubElement(data, f"{{{DS_NS}}}KeyInfo")
+    x509_data = etree.SubElement(key_info, f"{{{DS_NS}}}X509Data")
+    etree.SubElement(x509_data, f"{{{DS_NS}}}X509Certificate").text = base64.b64encode(
+        holder.public_bytes(Encoding.DER)
+    ).decode()
+    cond = etree.SubElement(
+        a, f"{{{SAML2_NS}}}Conditions", NotBefore=_ts(not_before), NotOnOrAfter=_ts(not_on_or_after)
+    )
+    restriction = etree.SubElement(cond, f"{{{SAML2_NS}}}AudienceRestriction")
+    etree.SubElement(restriction, f"{{{SAML2_NS}}}Audience").text = audience
+    if attributes:
+        stmt = etree.SubElement(a, f"{{{SAML2_NS}}}AttributeStatement")
+        for name, value in attributes.items():
+            attr = etree.SubElement(stmt, f"{{{SAML2_NS}}}Attribute", Name=name)
+            etree.SubElement(attr, f"{{{SAML2_NS}}}AttributeValue").text = value
+    signer = XMLSigner(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm=SignatureMethod.RSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=EXC_C14N,
+    )
+    signed: etree._Element = signer.sign(a, key=sts.private_key, cert=[sts.certificate], reference_uri=f"#{a_id}")
+    return signed
+
+
+# ----------------------------------------------------------------------------- verification (service side)
+@dataclass(frozen=True)
+class HolderOfKey:
+    """What a verified STS-mode request proves: who holds the key, and for whom the STS vouched."""
+
+    certificate: x509.Certificate
+    assertion_id: str
+    issuer: str
+
+
+def verify_assertion(
+    assertion: etree._Element,
+    sts_certificates: list[x509.Certificate],
+    audience: str,
+    now: datetime,
+    skew: timedelta = CLOCK_SKEW,
+) -> tuple[x509.Certificate, str]:
+    """Check the STS's signature, the audience and the validity window; return (holder certificate, issuer)."""
+    standalone = etree.tostring(assertion)
+    a_id = assertion.get("ID")
+    last_error: Exception | None = None
+    for sts_cert in sts_certificates:
+        try:
+            result = XMLVerifier().verify(standalone, x509_cert=sts_cert)
+        except (InvalidSignature, InvalidInput) as exc:
+            last_error = exc
+            continue
+        signed = result.signed_xml if not isinstance(result, list) else result[0].signed_xml
+        if signed is None or signed.get("ID") != a_id:
+            raise SecurityError("STS-signaturen dækker ikke hele tokenet")
+        break
+    else:
+        raise SecurityError(f"Tokenet er ikke udstedt af en betroet STS ({last_error})")
+    cond = assertion.find(f"{{{SAML2_NS}}}Conditions")
+    if cond is None:
+        raise SecurityError("Tokenet mangler Conditions")
+    not_before = _parse_ts(cond.get("NotBefore"))
+    not_after = _parse_ts(cond.get("NotOnOrAfter"))
+    if now + skew < not_before or now - skew >= not_after:
+        raise SecurityError("Tokenet er udløbet eller endnu ikke gyldigt")
+    audiences = [a.text for a in cond.iter(f"{{{SAML2_NS}}}Audience")]
+    if audience not in audiences:
+        raise SecurityError(f"Tokenet er udstedt til en anden tjeneste ({', '.join(str(a) for a in audiences)})")
+    conf = assertion.find(f"{{{SAML2_NS}}}Subject/{{{SAML2_NS}}}SubjectConfirmation")
+    if conf is None or conf.get("Method") != HOLDER_OF_KEY:
+        raise SecurityError("Tokenet er ikke holder-of-key")
+    cert_text = conf.findtext(f".//{{{DS_NS}}}X509Certificate")
+    if not cert_text:
+        raise SecurityError("Tokenet angiver ikke nøgleindehaverens certifikat")
+    holder = x509.load_der_x509_certificate(base64.b64decode(cert_text))
+    return holder, assertion.findtext(f"{{{SAML2_NS}}}Issuer") or ""
+
+
+def verify_holder_of_key(
+    envelope: etree._Element,
+    sts_certificates: list[x509.Certificate],
+    audience: str,
+    now: datetime | None = None,
+    skew: timedelta = CLOCK_SKEW,
+    max_lifetime: timedelta = MAX_MESSAGE_LIFETIME,
+    decryption_key: rsa.RSAPrivateKey | None = None,
+) -> HolderOfKey:
+    """An STS-mode request as OIO-IDWS SOAP Binding 1.1 has it: a valid token from a trusted STS for this service
+    (an EncryptedAssertion is decrypted with ``decryption_key``, the service's), a SecurityTokenReference naming
+    it, and a message signature made by the key the token names that covers every header element, the Timestamp,
+    the Body, and the token through the STR-Transform."""
+    now = now or datetime.now(UTC)
+    sec = envelope.find(f"{{{soap_ns(envelope)}}}Header/{{{WSSE_NS}}}Security")
+    if sec is None:
+        raise SecurityError("Beskeden har ingen wsse:Security")
+    token = sec.find(f"{{{SAML2_NS}}}Assertion")
+    if token is None:
+        token = sec.find(f"{{{SAML2_NS}}}EncryptedAssertion")
+    if token is None:
+        raise SecurityError("Beskeden har intet SAML-token fra STS'en")
+    if token.tag == f"{{{SAML2_NS}}}EncryptedAssertion":
+        if decryption_key is None:
+            raise SecurityError("Tokenet er krypteret, og tjenesten har ingen nøgle til det")
+        assertion = decrypt_assertion(token, decryption_key, _PARSER)
+    else:
+        assertion = token
+    holder, issuer = verify_assertion(assertion, sts_certificates, audience, now, skew)
+    signature = sec.find(f"{{{DS_NS}}}Signature")
+    if signature is None:
+        raise SecurityError("Beskeden er ikke signeret med nøglen i tokenet")
+    key_ref = signature.find(f"{{{DS_NS}}}KeyInfo/{{{WSSE_NS}}}SecurityTokenReference")
+    try:
+        if key_ref is None or strtransform.dereference(key_ref) is not token:
+            raise SecurityError("Signaturen henviser ikke til tokenet")
+        covered = verify_timestamp_and_signature(envelope, sec, holder, now, skew, max_lifetime)
+    except TimestampOutOfWindow:
+        raise
+    except SecurityError as exc:
+        raise SecurityError(f"Beskeden er ikke signeret af den nøgle, tokenet er udstedt til ({exc})") from None
+    token_refs = [el for el in covered if el.tag == f"{{{WSSE_NS}}}SecurityTokenReference" and el.getparent() is sec]
+    if not any(strtransform.dereference(el) is token for el in token_refs):
+        raise SecurityError("Signaturen dækker ikke tokenet (STR-Transform over en SecurityTokenReference)")
+    header = sec.getparent()
+    unsigned = [
+        etree.QName(el).localname
+        for el in (header if header is not None else [])
+        if isinstance(el.tag, str) and el is not sec and not any(c is el for c in covered)
+    ]
+    if unsigned:
+        raise SecurityError(f"Signaturen dækker ikke headerelementerne {', '.join(unsigned)}")
+    return HolderOfKey(holder, assertion.get("ID") or "", issuer)
