@@ -245,12 +245,11 @@ def test_global_options_are_accepted_after_the_subcommand_too(
     path.write_text(json.dumps(ex.kontaktforloeb(), default=str))
     assert main(["validate", str(path), "-v", "--today", "2025-06-01"]) == 0
     assert main(["-v", "validate", str(path), "--today", "2025-06-01"]) == 0
-    import argparse
+    from smdb.cli import opslag
+    from smdb.cli.base import Args
 
-    from smdb import cli
-
-    seen: list[argparse.Namespace] = []
-    monkeypatch.setattr(cli, "cmd_whoami", lambda args: seen.append(args) or 0)
+    seen: list[Args] = []
+    monkeypatch.setattr(opslag, "cmd_whoami", lambda args: seen.append(args) or 0)
     assert main(["--env", "local", "whoami", "--endpoint", "http://127.0.0.1:1", "-vv"]) == 0
     assert (seen[0].env, seen[0].endpoint, seen[0].verbose) == ("local", "http://127.0.0.1:1", 2)
 

@@ -196,3 +196,29 @@ def test_every_import_follows_the_layer_order() -> None:
         if _layer(t) >= _layer("smdb.reporting")
     )
     assert against == [] and sim_up == []
+
+
+def test_modules_are_small_enough_to_read() -> None:
+    """No module over 450 lines (``codes.py`` is the code lists of §3: data); the client façade at most 250 lines;
+    one CLI framework (click), so no argparse anywhere."""
+    import ast
+    import inspect
+
+    from smdb.client import SmdbClient
+
+    src = ROOT / "src" / "smdb"
+    long = {
+        str(p.relative_to(src)): n
+        for p in src.rglob("*.py")
+        if p.name != "codes.py" and (n := len(p.read_text(encoding="utf-8").splitlines())) > 450
+    }
+    assert long == {}
+    assert len(inspect.getsource(SmdbClient).splitlines()) <= 250
+    argparse_users = [
+        str(p.relative_to(src))
+        for p in src.rglob("*.py")
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        and any((getattr(node, "module", None) or a.name) == "argparse" for a in node.names)
+    ]
+    assert argparse_users == []

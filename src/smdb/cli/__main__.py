@@ -1,0 +1,7 @@
+"""``python -m smdb.cli``: the ``smdb`` command."""
+
+import sys
+
+from smdb.cli import main
+
+sys.exit(main())
