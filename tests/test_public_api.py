@@ -8,6 +8,26 @@ import smdb
 from smdb import errors
 
 PUBLIC = [
+    "Held",
+    "Koeelement",
+    "StepRow",
+    "Arbejder",
+    "BatchInterrupted",
+    "CitizenLockLost",
+    "Form",
+    "Hentet",
+    "IndsaetResultat",
+    "Indskrivning",
+    "KommuneCertifikat",
+    "OutcomeStatus",
+    "SmdbModel",
+    "SmdbSettings",
+    "Status",
+    "TransportOptions",
+    "Udbakke",
+    "Udskrivning",
+    "UnverifiedAnswersWarning",
+    "Ydelse",
     "Indlaest",
     "indlaes",
     "parse_forloeb",
@@ -99,3 +119,70 @@ def test_one_exception_tree() -> None:
     from smdb.journal import NotAJournal
 
     assert (StsError, CprError, NotAJournal) == (errors.StsError, errors.CprError, errors.NotAJournal)
+
+
+#: Exceptions that never leave the library: each is caught and translated where it is raised (the reason says where).
+INTERNAL_EXCEPTIONS = {
+    "smdb.reporting.reporter._Rejected": "a rule refusal inside one course's report, turned into its Outcome",
+    "smdb.soap.transport.SoapVersionMismatch": "translated by SoapCaller into SmdbUnavailable (its text kept)",
+    "smdb.sim.codec.CodecError": "the simulator answers it as an UGYLDIG_FORESPOERGSEL fault",
+    "smdb.sim.faults.ConnectionAborted": "fault injection: the simulator's server drops the connection",
+    "smdb.sim.sts._StsFault": "the simulated STS answers it as a WS-Trust fault",
+    "smdb.http.ResponseTooLarge": "a requests error of the HTTP layer: SoapCaller/the STS client make it unavailable",
+    "smdb.http.DeadlineExceeded": "a requests timeout of the HTTP layer: SoapCaller/the STS client make it unavailable",
+    "smdb.http.RedirectRefused": "a requests error of the HTTP layer: SoapCaller/the STS client make it unavailable",
+}
+
+
+def test_every_exception_the_library_defines_is_in_the_tree() -> None:
+    """Every exception class of every module derives from SmdbError, but the internal ones above; warnings are
+    warnings; BatchInterrupted is a KeyboardInterrupt (a Ctrl-C must not be swallowed by ``except Exception``)."""
+    import importlib
+    import pkgutil
+
+    outside = []
+    for info in pkgutil.walk_packages(smdb.__path__, "smdb."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for obj in vars(module).values():
+            if not (inspect.isclass(obj) and issubclass(obj, Exception) and obj.__module__ == info.name):
+                continue
+            if issubclass(obj, Warning) or issubclass(obj, errors.SmdbError):
+                continue
+            name = f"{obj.__module__}.{obj.__qualname__}"
+            if name not in INTERNAL_EXCEPTIONS:
+                outside.append(name)
+    assert outside == []
+    from smdb.reporting import BatchInterrupted
+
+    assert issubclass(BatchInterrupted, KeyboardInterrupt) and not issubclass(BatchInterrupted, Exception)
+
+
+def test_every_type_a_public_method_takes_returns_or_raises_is_exported() -> None:
+    """The annotations of the public classes' methods name only exported types (or builtins and the standard
+    library), so a user never needs an internal import to type their code."""
+    import typing
+
+    exported = {getattr(smdb, n) for n in smdb.__all__ if n != "__version__"}
+    missing: set[str] = set()
+
+    def check(tp: object, where: str) -> None:
+        for arg in typing.get_args(tp):
+            check(arg, where)
+        origin = typing.get_origin(tp)
+        target = origin if origin is not None else tp
+        module = getattr(target, "__module__", "")
+        if isinstance(target, type) and module.startswith("smdb") and target not in exported:
+            missing.add(f"{where}: {target.__qualname__}")
+
+    for name in ("SmdbClient", "Reporter", "Journal", "SmdbSettings", "Udbakke", "Arbejder"):
+        cls = getattr(smdb, name)
+        for member, value in inspect.getmembers(cls):
+            if member.startswith("_") and member != "__init__":
+                continue
+            if callable(value) and getattr(value, "__module__", "").startswith("smdb"):
+                hints = typing.get_type_hints(value)
+                for hint in hints.values():
+                    check(hint, f"{name}.{member}")
+    assert sorted(missing) == []

@@ -5,168 +5,111 @@ The public API, imported lazily so that ``import smdb`` (and ``smdb validate``) 
     from smdb import SmdbClient, Environment, Reporter, Kontaktforloeb, validate
 
 ``smdb.__all__`` (and ``dir(smdb)``) lists it; ``tests/test_public_api.py`` pins it, so a name can only leave it on
-purpose. Everything else is internal and may change between versions.
+purpose. Two subpackages are public as well: :mod:`smdb.sim` (the simulator, the built-in test double) and
+:mod:`smdb.models` (every form's model). Everything else is internal and may change between versions.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
-    # the client and the workflow
-    "SmdbClient": "smdb.client",
-    "Environment": "smdb.client",
-    "CheckResult": "smdb.client",
-    "Reporter": "smdb.reporting",
-    "Summary": "smdb.reporting",
-    "Outcome": "smdb.reporting",
-    "Journal": "smdb.journal",
-    "load_credentials": "smdb.auth.certificates",
-    "Credentials": "smdb.auth.certificates",
-    "StsConfig": "smdb.auth.sts",
-    # the domain
-    "Kontaktforloeb": "smdb.models",
-    "Indskrivningsforloeb": "smdb.models",
-    "Anmodning": "smdb.models",
-    "Ivaerksaettelse": "smdb.models",
-    "Tilbudstilknytning": "smdb.models",
-    "KvalHep": "smdb.models",
-    "Afslutning": "smdb.models",
-    "Cpr": "smdb.cpr",
-    "validate": "smdb.rules",
-    "parse_and_validate": "smdb.rules",
-    "parse_forloeb": "smdb.rules",
-    "indlaes": "smdb.rules",
-    "Indlaest": "smdb.rules",
-    "Violation": "smdb.rules",
-    # the exception tree (smdb.errors)
-    "SmdbError": "smdb.errors",
-    "ValidationFailed": "smdb.errors",
-    "ConfigurationError": "smdb.errors",
-    "CertificateError": "smdb.errors",
-    "CprError": "smdb.errors",
-    "SmdbFault": "smdb.errors",
-    "SmdbRuleRejected": "smdb.errors",
-    "SmdbSecurityFault": "smdb.errors",
-    "SmdbUnavailable": "smdb.errors",
-    "SmdbOutcomeUnknown": "smdb.errors",
-    "RequestNotSent": "smdb.errors",
-    "SecurityError": "smdb.errors",
-    "AnswerNotVerified": "smdb.errors",
-    "TimestampOutOfWindow": "smdb.errors",
-    "NotAJournal": "smdb.errors",
-    "UnsafeFile": "smdb.errors",
-    "StsError": "smdb.errors",
-    "StsAuthenticationFailed": "smdb.errors",
-    "StsUnknownAudience": "smdb.errors",
-    "StsClockSkew": "smdb.errors",
-    "StsUnavailable": "smdb.errors",
-}
-
-__all__ = [
-    "Afslutning",
-    "Anmodning",
-    "AnswerNotVerified",
-    "CertificateError",
-    "CheckResult",
-    "ConfigurationError",
-    "Cpr",
-    "CprError",
-    "Credentials",
-    "Environment",
-    "Indlaest",
-    "Indskrivningsforloeb",
-    "Ivaerksaettelse",
-    "Journal",
-    "Kontaktforloeb",
-    "KvalHep",
-    "NotAJournal",
-    "Outcome",
-    "Reporter",
-    "RequestNotSent",
-    "SecurityError",
-    "SmdbClient",
-    "SmdbError",
-    "SmdbFault",
-    "SmdbOutcomeUnknown",
-    "SmdbRuleRejected",
-    "SmdbSecurityFault",
-    "SmdbUnavailable",
-    "StsAuthenticationFailed",
-    "StsClockSkew",
-    "StsConfig",
-    "StsError",
-    "StsUnavailable",
-    "StsUnknownAudience",
-    "Summary",
-    "Tilbudstilknytning",
-    "TimestampOutOfWindow",
-    "UnsafeFile",
-    "ValidationFailed",
-    "Violation",
-    "__version__",
-    "indlaes",
-    "load_credentials",
-    "parse_and_validate",
-    "parse_forloeb",
-    "validate",
-]
-
-if TYPE_CHECKING:
-    from smdb.auth.certificates import Credentials
-    from smdb.auth.certificates import load as load_credentials
-    from smdb.auth.sts import StsConfig
-    from smdb.client import CheckResult, Environment, SmdbClient
-    from smdb.cpr import Cpr
-    from smdb.errors import (
-        AnswerNotVerified,
-        CertificateError,
-        ConfigurationError,
-        CprError,
-        NotAJournal,
-        RequestNotSent,
-        SecurityError,
-        SmdbError,
-        SmdbFault,
-        SmdbOutcomeUnknown,
-        SmdbRuleRejected,
-        SmdbSecurityFault,
-        SmdbUnavailable,
-        StsAuthenticationFailed,
-        StsClockSkew,
-        StsError,
-        StsUnavailable,
-        StsUnknownAudience,
-        TimestampOutOfWindow,
-        UnsafeFile,
-        ValidationFailed,
-    )
-    from smdb.journal import Journal
-    from smdb.models import (
-        Afslutning,
-        Anmodning,
-        Indskrivningsforloeb,
-        Ivaerksaettelse,
-        Kontaktforloeb,
-        KvalHep,
-        Tilbudstilknytning,
-    )
-    from smdb.reporting import Outcome, Reporter, Summary
-    from smdb.rules import Indlaest, Violation, indlaes, parse_and_validate, parse_forloeb, validate
+if TYPE_CHECKING:  # the public API, listed once: type checkers read these imports, and _EXPORTS is derived from them
+    from smdb.auth.certificates import Credentials as Credentials
+    from smdb.auth.certificates import load_credentials as load_credentials
+    from smdb.auth.sts import StsConfig as StsConfig
+    from smdb.client import CheckResult as CheckResult
+    from smdb.client import Environment as Environment
+    from smdb.client import SmdbClient as SmdbClient
+    from smdb.client import TransportOptions as TransportOptions
+    from smdb.cpr import Cpr as Cpr
+    from smdb.errors import AnswerNotVerified as AnswerNotVerified
+    from smdb.errors import CertificateError as CertificateError
+    from smdb.errors import ConfigurationError as ConfigurationError
+    from smdb.errors import CprError as CprError
+    from smdb.errors import NotAJournal as NotAJournal
+    from smdb.errors import RequestNotSent as RequestNotSent
+    from smdb.errors import SecurityError as SecurityError
+    from smdb.errors import SmdbError as SmdbError
+    from smdb.errors import SmdbFault as SmdbFault
+    from smdb.errors import SmdbOutcomeUnknown as SmdbOutcomeUnknown
+    from smdb.errors import SmdbRuleRejected as SmdbRuleRejected
+    from smdb.errors import SmdbSecurityFault as SmdbSecurityFault
+    from smdb.errors import SmdbUnavailable as SmdbUnavailable
+    from smdb.errors import StsAuthenticationFailed as StsAuthenticationFailed
+    from smdb.errors import StsClockSkew as StsClockSkew
+    from smdb.errors import StsError as StsError
+    from smdb.errors import StsUnavailable as StsUnavailable
+    from smdb.errors import StsUnknownAudience as StsUnknownAudience
+    from smdb.errors import TimestampOutOfWindow as TimestampOutOfWindow
+    from smdb.errors import UnsafeFile as UnsafeFile
+    from smdb.errors import ValidationFailed as ValidationFailed
+    from smdb.forms import Form as Form
+    from smdb.journal import Journal as Journal
+    from smdb.journal import StepRow as StepRow
+    from smdb.locks import CitizenLockLost as CitizenLockLost
+    from smdb.locks import Held as Held
+    from smdb.models import Afslutning as Afslutning
+    from smdb.models import Anmodning as Anmodning
+    from smdb.models import Indskrivning as Indskrivning
+    from smdb.models import Indskrivningsforloeb as Indskrivningsforloeb
+    from smdb.models import Ivaerksaettelse as Ivaerksaettelse
+    from smdb.models import Kontaktforloeb as Kontaktforloeb
+    from smdb.models import KvalHep as KvalHep
+    from smdb.models import SmdbModel as SmdbModel
+    from smdb.models import Tilbudstilknytning as Tilbudstilknytning
+    from smdb.models import Udskrivning as Udskrivning
+    from smdb.models import Ydelse as Ydelse
+    from smdb.register import Hentet as Hentet
+    from smdb.reporting import BatchInterrupted as BatchInterrupted
+    from smdb.reporting import Outcome as Outcome
+    from smdb.reporting import OutcomeStatus as OutcomeStatus
+    from smdb.reporting import Reporter as Reporter
+    from smdb.reporting import Summary as Summary
+    from smdb.rules import Indlaest as Indlaest
+    from smdb.rules import Violation as Violation
+    from smdb.rules import indlaes as indlaes
+    from smdb.rules import parse_and_validate as parse_and_validate
+    from smdb.rules import parse_forloeb as parse_forloeb
+    from smdb.rules import validate as validate
+    from smdb.settings import KommuneCertifikat as KommuneCertifikat
+    from smdb.settings import SmdbSettings as SmdbSettings
+    from smdb.soap.caller import UnverifiedAnswersWarning as UnverifiedAnswersWarning
+    from smdb.soap.mapping import IndsaetResultat as IndsaetResultat
+    from smdb.status import Status as Status
+    from smdb.udbakke import Arbejder as Arbejder
+    from smdb.udbakke import Koeelement as Koeelement
+    from smdb.udbakke import Udbakke as Udbakke
 
 
-#: Public names whose object has another name in its module.
-_RENAMED = {"load_credentials": "load"}
+def _exports() -> dict[str, tuple[str, str]]:
+    """Public name -> (module, name there), read from the ``TYPE_CHECKING`` imports above: one list, which type
+    checkers and editors see as real imports and which ``__getattr__`` loads lazily (``import smdb`` stays fast:
+    no zeep until a client is used)."""
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    return {
+        alias.asname or alias.name: (str(node.module), alias.name)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+_EXPORTS = _exports()
+__all__ = sorted([*_EXPORTS, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    target = _EXPORTS.get(name)
+    if target is None:
         raise AttributeError(f"module 'smdb' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), _RENAMED.get(name, name))
+    module, attribute = target
+    return getattr(importlib.import_module(module), attribute)
 
 
 def __dir__() -> list[str]:

@@ -72,6 +72,8 @@ STATUS_ORD: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class StepRow:
+    """One recorded step of a course (``Journal.steps``; ``smdb journal --trin``), with its CPR masked."""
+
     course_key: str
     cpr_masked: str
     step: str

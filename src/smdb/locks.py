@@ -47,6 +47,7 @@ class Held:
         self._check = check
 
     def check(self) -> None:
+        """Raise CitizenLockLost unless this writer still holds the citizen (called before each write)."""
         if not self._check():
             raise CitizenLockLost(
                 "forbindelsen, der holdt borgeren, er tabt; intet mere sendes for borgeren i denne kørsel (kør igen)"

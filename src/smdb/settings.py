@@ -152,6 +152,7 @@ class SmdbSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments over ``SMDB_*`` over the config file's ``[smdb]`` table (no .env files, no secrets dir)."""
         return init_settings, env_settings, _TomlTable(settings_cls, getattr(settings_cls, "config_path", None))
 
     @classmethod

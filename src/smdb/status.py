@@ -71,9 +71,11 @@ class Status:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """The status as data (``--format json``): every field, the attention list and ``ok``."""
         return {**asdict(self), "opmaerksomhed": self.opmaerksomhed, "ok": not self.opmaerksomhed}
 
     def text(self) -> str:
+        """The status for a person (``smdb status``), in Danish."""
         lines = []
         for k in self.kommuner:
             age = f"{k.aeldste_sekunder / 60:.0f} min" if k.aeldste_sekunder is not None else "-"
@@ -130,6 +132,7 @@ class Status:
         return "\n".join(out) + "\n"
 
     def json(self) -> str:
+        """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
 

@@ -102,6 +102,7 @@ class Udbakke:
         return str(row[0])
 
     def tilfoej_mange(self, forloeb: Iterable[Kontaktforloeb]) -> int:
+        """:meth:`tilfoej` for each course (each in its own transaction); returns how many were queued."""
         n = 0
         for f in forloeb:
             self.tilfoej(f)
@@ -126,6 +127,7 @@ class Udbakke:
         return out[:limit]
 
     def i_koe(self) -> int:
+        """How many courses are queued (not yet taken by a worker)."""
         rows = self.journal.db.run("SELECT COUNT(*) FROM outbox WHERE state = 'queued'")
         return int(rows[0][0])
 

@@ -148,3 +148,7 @@ def load(path: str | Path, password: str | bytes | None = None, key_path: str | 
     if Path(path).suffix.lower() in (".p12", ".pfx"):
         return load_pkcs12(path, password)
     return load_pem(path, key_path, password)
+
+
+#: :func:`load` under the name ``smdb`` exports it by (``from smdb import load_credentials``).
+load_credentials = load

@@ -41,7 +41,7 @@ class Args(types.SimpleNamespace):
 RESUMABLE: set[str] = set()
 
 
-class UsageError(Exception):
+class UsageError(SmdbError):
     """Bad input, usage or configuration: exit code 2."""
 
 

@@ -19,6 +19,7 @@ from cryptography import x509
 from pydantic import BaseModel, ValidationError
 
 from smdb.cpr import scrub
+from smdb.errors import SmdbError
 from smdb.forms import FORMS, Form, FormSpec, children, course_forms, id_element
 from smdb.models import Anmodning, Ivaerksaettelse, Kontaktforloeb
 from smdb.models._base import ascii_stavemaade
@@ -79,7 +80,7 @@ _ANM, _IVAER, _INDS = id_element(Form.ANM), id_element(Form.IVAER), id_element(F
 COLUMN: dict[str, str] = {Form.ANM: "anmodning_id", Form.IVAER: "ivaerksaettelse_id", Form.INDS: "indskrivning_id"}
 
 
-class SimFault(Exception):
+class SimFault(SmdbError):
     """Becomes a SOAP fault (HTTP 500) with DST-style detail."""
 
     def __init__(self, code: str, message: str, rule: str | None = None, client: bool = True) -> None:

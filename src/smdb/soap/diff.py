@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from smdb.errors import SmdbError
 from smdb.soap.contract import SERVICES, XS, build_wsdl
 
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
@@ -24,7 +25,7 @@ _PARSER = etree.XMLParser(
 )
 
 
-class NotAWsdl(ValueError):
+class NotAWsdl(SmdbError, ValueError):
     """The document is not a WSDL 1.1 description of one of SMDB's services."""
 
 
