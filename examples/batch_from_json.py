@@ -14,10 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from smdb import eksempler
-from smdb.journal import Journal
-from smdb.output import print_summary
-from smdb.reporting import Reporter
+from smdb import Journal, Reporter, eksempler, print_summary
 from smdb.sim import SimServer
 
 

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from smdb import eksempler
+from smdb import Reporter, eksempler, print_summary, validate
 from smdb.models import Kontaktforloeb
-from smdb.output import print_summary
-from smdb.reporting import Reporter
-from smdb.rules import validate
 from smdb.sim import SimServer
 
 

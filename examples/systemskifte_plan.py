@@ -8,12 +8,9 @@ from __future__ import annotations
 import sys
 from datetime import date
 
-from smdb import eksempler
+from smdb import Reporter, eksempler, model1, model2, print_summary
 from smdb.models import Kontaktforloeb
-from smdb.output import print_summary
-from smdb.reporting import Reporter
 from smdb.sim import SimServer
-from smdb.systemskifte import model1, model2
 
 
 def main() -> int:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from smdb import auth
-from smdb.client import Environment, SmdbClient
-from smdb.errors import SmdbError
+from smdb import Environment, SmdbClient, SmdbError, auth
 from smdb.sim import SimServer
 
 

@@ -8,6 +8,11 @@ import smdb
 from smdb import errors
 
 PUBLIC = [
+    "Systemskifteplan",
+    "mellemloesning",
+    "model1",
+    "model2",
+    "print_summary",
     "Held",
     "Koeelement",
     "StepRow",
@@ -186,3 +191,21 @@ def test_every_type_a_public_method_takes_returns_or_raises_is_exported() -> Non
                 for hint in hints.values():
                     check(hint, f"{name}.{member}")
     assert sorted(missing) == []
+
+
+def test_readme_and_examples_import_only_the_public_api() -> None:
+    """What users copy uses only ``smdb`` and the public subpackages ``smdb.sim`` and ``smdb.models``."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    texts = {p.name: p.read_text(encoding="utf-8") for p in [root / "README.md", *(root / "examples").glob("*.py")]}
+    imports = re.compile(r"^\s*(?:from\s+(smdb[\w.]*)\s+import|import\s+(smdb[\w.]*))", re.M)
+    allowed = {"smdb", "smdb.sim", "smdb.models"}
+    internal = sorted(
+        f"{name}: {m.group(1) or m.group(2)}"
+        for name, text in texts.items()
+        for m in imports.finditer(text)
+        if (m.group(1) or m.group(2)) not in allowed
+    )
+    assert internal == []

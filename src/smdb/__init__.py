@@ -64,6 +64,7 @@ if TYPE_CHECKING:  # the public API, listed once: type checkers read these impor
     from smdb.models import Tilbudstilknytning as Tilbudstilknytning
     from smdb.models import Udskrivning as Udskrivning
     from smdb.models import Ydelse as Ydelse
+    from smdb.output import print_summary as print_summary
     from smdb.register import Hentet as Hentet
     from smdb.reporting import BatchInterrupted as BatchInterrupted
     from smdb.reporting import Outcome as Outcome
@@ -81,6 +82,10 @@ if TYPE_CHECKING:  # the public API, listed once: type checkers read these impor
     from smdb.soap.caller import UnverifiedAnswersWarning as UnverifiedAnswersWarning
     from smdb.soap.mapping import IndsaetResultat as IndsaetResultat
     from smdb.status import Status as Status
+    from smdb.systemskifte import Systemskifteplan as Systemskifteplan
+    from smdb.systemskifte import mellemloesning as mellemloesning
+    from smdb.systemskifte import model1 as model1
+    from smdb.systemskifte import model2 as model2
     from smdb.udbakke import Arbejder as Arbejder
     from smdb.udbakke import Koeelement as Koeelement
     from smdb.udbakke import Udbakke as Udbakke

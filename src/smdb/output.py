@@ -35,6 +35,7 @@ TRIN_STATUS_TEKST = STATUS_ORD
 
 
 def print_summary(summary: Summary, fmt: str = "text", stream: TextIO | None = None) -> None:
+    """Print a batch's summary as ``smdb indberet`` does: ``fmt`` "text" (Danish, one line per problem) or "json"."""
     stream = stream or sys.stdout
     if fmt == "json":
         json.dump(summary.to_dict(), stream, ensure_ascii=False, indent=2)

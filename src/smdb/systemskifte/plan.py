@@ -176,6 +176,8 @@ class Systemskifteplan:
 
     # ------------------------------------------------------------------ reading
     def text(self, vis_cpr: bool = False) -> str:
+        """The plan for a person, in Danish: each action with its course (CPR masked unless ``vis_cpr``)."""
+
         def who(cpr: object) -> str:
             return str(cpr) if vis_cpr else mask(str(cpr))
 
@@ -294,6 +296,7 @@ class Systemskifteplan:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Systemskifteplan:
+        """The plan as :meth:`to_dict` wrote it (kept in the journal, so a rerun continues the same plan)."""
         def kf(x: dict[str, Any]) -> Kontaktforloeb:
             return Kontaktforloeb.model_validate(x)
 
