@@ -14,7 +14,7 @@ import pytest
 
 from smdb.cli import main
 from smdb.errors import ConfigurationError, NotAJournal
-from smdb.journal import journal_key
+from smdb.journalkey import journal_key
 from smdb.settings import SmdbSettings
 
 ROOT = Path(__file__).resolve().parent.parent

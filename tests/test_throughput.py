@@ -190,7 +190,7 @@ def test_progress_without_a_terminal_is_a_line_per_hundred_courses_or_half_minut
     """cron and CI: no bar, but a line now and then, and one at the end."""
     import io
 
-    from smdb.output import ProgressBar
+    from smdb.progress import ProgressBar
 
     now = [0.0]
     out = io.StringIO()
@@ -217,7 +217,7 @@ def test_progress_without_a_terminal_is_a_line_per_hundred_courses_or_half_minut
 def test_progress_on_a_terminal_is_a_tqdm_bar() -> None:
     import io
 
-    from smdb.output import ProgressBar
+    from smdb.progress import ProgressBar
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

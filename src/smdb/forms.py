@@ -168,7 +168,7 @@ def spec_of(record: SmdbModel | type[SmdbModel]) -> FormSpec:
     return BY_MODEL[record if isinstance(record, type) else type(record)]
 
 
-def id_element(form: Form) -> str:
+def id_element(form: str) -> str:
     """Shorthand: the id element of ``form`` (``AnmodningId`` for ``Form.ANM``)."""
     return FORMS[form].id_element
 

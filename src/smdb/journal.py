@@ -34,11 +34,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from smdb.errors import NotAJournal as NotAJournal  # re-exported: smdb.journal.NotAJournal stays public
 from smdb.journal_db import JournalDb, is_url, open_db, read_only
-from smdb.journalkey import KEY_ENV as KEY_ENV
-from smdb.journalkey import KEY_FILE_ENV as KEY_FILE_ENV
-from smdb.journalkey import citizen_digest, key_id, where_the_key_is
-from smdb.journalkey import default_key_file as default_key_file
-from smdb.journalkey import journal_key as journal_key
+from smdb.journalkey import citizen_digest, journal_key, key_id, where_the_key_is
 from smdb.locks import PROCESS_KEY, Held
 
 

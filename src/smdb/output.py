@@ -14,7 +14,6 @@ from typing import Any, TextIO
 
 from smdb.cpr import mask
 from smdb.journal import STATUS_ORD
-from smdb.progress import ProgressBar as ProgressBar  # re-exported: smdb.output.ProgressBar stays
 from smdb.reporting import OutcomeStatus, Summary
 
 #: The statuses in words for people (text output); JSON keeps the English values documented in docs/cli.md.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -20,7 +21,9 @@ from smdb.cli.base import (
     run,
     with_global,
 )
+from smdb.forms import FORMS, Form
 from smdb.output import print_rows
+from smdb.soap.contract import lookup_operations
 
 
 def cmd_whoami(args: Args) -> int:
@@ -42,26 +45,21 @@ def cmd_check(args: Args) -> int:
 
 
 #: ``smdb hent KIND``: the forms (from the form table) and the lookup lists.
-HENT_FORMS = {
-    "anmodninger": "ANM",
-    "ivaerksaettelser": "IVÆR",
-    "tilbudstilknytninger": "TILB",
-    "kvalhep": "KvalHep",
-    "indskrivninger": "INDS",
-    "ydelser": "YDEL",
-}
-HENT_OPSLAG = {
-    "tilbud": "HentAlleTilbud",
-    "landeliste": "HentLandeliste",
-    "ydelsespakker": "HentYdelsespakker",
-    "asi-myndighed": "HentAsiForMyndighed",
-    "asi-tilbud": "HentAsiForTilbud",
-}
+def _kind(operation: str) -> str:
+    """The CLI's name for a Hent operation: HentAnmodninger -> anmodninger, HentAlleTilbud -> tilbud,
+    HentAsiForMyndighed -> asi-myndighed."""
+    name = operation.removeprefix("Hent").removeprefix("Alle")
+    return re.sub(r"(?<=[a-z])For(?=[A-Z])", "-", name).lower()
+
+
+#: ``smdb hent KIND``: every form with a Hent of its own and every lookup list, from the table and the contract.
+HENT_FORMS = {_kind(spec.hent): spec.form for spec in FORMS.values() if spec.hent}
+HENT_OPSLAG = {_kind(name): name for name in lookup_operations()}
 HENT = {**HENT_FORMS, **HENT_OPSLAG}
 
 
 def cmd_hent(args: Args) -> int:
-    from smdb.forms import Form, id_element
+    from smdb.forms import id_element
     from smdb.soap.contract import SEARCH_IDS as SEARCH_FORMS
 
     client = make_client(args)
@@ -69,9 +67,9 @@ def cmd_hent(args: Args) -> int:
     if args.kind in HENT_OPSLAG:
         rows = client.hent_opslag(HENT_OPSLAG[args.kind], cpr=args.cpr, kommunekode=args.kommune)
     else:
-        form = Form(HENT_FORMS[args.kind])
+        form = HENT_FORMS[args.kind]
         kwargs: dict[str, Any] = {"cpr": args.cpr}
-        if form is Form.ANM:
+        if form == Form.ANM:
             kwargs["kommunekode"] = args.kommune
         rows = []
         # the ids first (the record's own, then what it refers to) and the (masked) CPR: what a reader looks for

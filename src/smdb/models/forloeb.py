@@ -112,20 +112,6 @@ class Kontaktforloeb(SmdbModel):
         """1-ANM says the citizen is a woman (then 4-ANM must be answered, §6.1.2)."""
         return self.anmodning.koen is Koen.KVINDE
 
-    def med_skema(self, record: Ivaerksaettelse | KvalHep | Afslutning) -> Kontaktforloeb:
-        """The course with ``record`` stored: replacing the one with its SMDB id, or added as new. Adding a second
-        IVÆR, KvalHep or AFSL is recorded in ``antal_skemaer`` so the rules report it (§6.1.3, §6.1.8, §6.1.5)."""
-        attr, form = _ENKELT_ATTR[type(record)]
-        existing = getattr(self, attr)
-        if existing is not None and record.smdb_id is None:
-            return self.model_copy(update={"antal_skemaer": {**self.antal_skemaer, form: 2}})
-        return self.model_copy(update={attr: record})
-
-    def med_tilbud(self, tilknytning: Tilbudstilknytning) -> Kontaktforloeb:
-        """The course with the tilbudstilknytning replacing the one with its SMDB id, or added."""
-        others = [t for t in self.tilbud if tilknytning.smdb_id is None or t.smdb_id != tilknytning.smdb_id]
-        return self.model_copy(update={"tilbud": [*others, tilknytning]})
-
     def with_derived(self) -> Kontaktforloeb:
         """A copy with 2-IVÆR and 3-IVÆR filled in, as SMDB shows them (for sending and display)."""
         if self.ivaerksaettelse is None:
@@ -134,10 +120,3 @@ class Kontaktforloeb(SmdbModel):
             update={"dage_siden_anmodning": self.dage_siden_anmodning, "alder": self.alder_ved_ivaerksaettelse}
         )
         return self.model_copy(update={"ivaerksaettelse": ivaer})
-
-
-_ENKELT_ATTR: dict[type, tuple[str, str]] = {
-    Ivaerksaettelse: ("ivaerksaettelse", "IVÆR"),
-    KvalHep: ("kvalhep", "KvalHep"),
-    Afslutning: ("afslutning", "AFSL"),
-}

@@ -12,21 +12,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from smdb.cpr import scrub
+from smdb.forms import FORMS
 from smdb.models import FeltInfo
 from smdb.models._base import felt_info
 from smdb.rules._core import Violation, regel
 
-#: §3 section per form.
-AFSNIT = {
-    "ANM": "3.1",
-    "IVÆR": "3.1",
-    "TILB": "3.1",
-    "AFSL": "3.1",
-    "INDS": "3.2",
-    "YDEL": "3.2",
-    "UDSK": "3.2",
-    "KvalHep": "3.3",
-}
 _TEKSTER = {
     "ANM": "ANM",
     "IVÆR": "IVÆR",
@@ -156,6 +146,6 @@ def _violation(err: Any, forloeb: int | None) -> Violation:
         besked = f"{felt} har en ugyldig værdi eller type"
     if "[" in sted:
         besked += f" (i {sted})"
-    afsnit = AFSNIT.get(form, "3.1")
+    afsnit = FORMS[form].section.lstrip("§") if form in FORMS else "3.1"  # the table says where §3 describes it
     nr = next((part for part in loc[1:2] if isinstance(part, int)), None)  # TILB[1], YDEL[0]
     return Violation(afsnit, felter, r.kode, besked, forloeb, nr)

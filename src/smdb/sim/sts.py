@@ -56,11 +56,6 @@ from smdb.auth.xmlenc import ENCRYPTED_ID, decrypt_assertion, encrypt_assertion
 from smdb.errors import SecurityError, TimestampOutOfWindow
 
 # The STS family lives in smdb.errors (one exception tree); these names stay importable from here.
-from smdb.errors import StsAuthenticationFailed as StsAuthenticationFailed
-from smdb.errors import StsClockSkew as StsClockSkew
-from smdb.errors import StsError as StsError
-from smdb.errors import StsUnavailable as StsUnavailable
-from smdb.errors import StsUnknownAudience as StsUnknownAudience
 from smdb.sim.codec import PARSER
 
 STS_PATH = "/sts/service.svc"

@@ -23,8 +23,7 @@ from smdb.models import (
     Udskrivning,
 )
 from smdb.models._base import ascii_stavemaade
-from smdb.register import Hentet as Hentet  # re-exported: fetched records are built here
-from smdb.register import saml_forloeb as saml_forloeb  # re-exported for existing callers
+from smdb.register import Hentet
 
 M = TypeVar("M", bound=BaseModel)
 

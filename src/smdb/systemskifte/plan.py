@@ -297,6 +297,7 @@ class Systemskifteplan:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Systemskifteplan:
         """The plan as :meth:`to_dict` wrote it (kept in the journal, so a rerun continues the same plan)."""
+
         def kf(x: dict[str, Any]) -> Kontaktforloeb:
             return Kontaktforloeb.model_validate(x)
 
