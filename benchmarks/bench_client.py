@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
@@ -41,25 +41,29 @@ LOCATION = f"./{{{wsse.SOAP_NS}}}Header/{{{wsse.WSSE_NS}}}Security/"
 
 
 class CannedSession(requests.Session):
-    """Answers every POST with one recorded (signed) SMDB answer: no socket, no server."""
+    """Answers each POST with the next of the recorded (signed) SMDB answers: no socket, no server. Each answer is
+    used once, as the client accepts each signed answer once (a replay is refused)."""
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, bodies: list[bytes]) -> None:
         super().__init__()
-        self.body = body
+        self.bodies = iter(bodies)
 
     def post(self, url: Any, data: Any = None, json: Any = None, **kwargs: Any) -> requests.Response:
         r = requests.Response()
         r.status_code = 200
-        r._content = self.body
+        r._content = next(self.bodies)
         r._content_consumed = True  # type: ignore[attr-defined]  # a whole body, as the streaming reader expects
         r.headers["Content-Type"] = "text/xml; charset=utf-8"
         r.url = url
         return r
 
 
-def record_answer() -> tuple[bytes, Any, SimServer]:
-    """One real IndsaetTilbudstilknytning answer from the simulator, signed by it."""
+def record_answers(n: int) -> tuple[list[bytes], Any, SimServer, datetime]:
+    """``n`` real IndsaetTilbudstilknytning answers from the simulator, each signed by it, and the time after the
+    last (the stubbed client's clock: every answer is then fresh). Without SignatureConfirmation, which would tie
+    an answer to the one request it confirms; RelatesTo is not asked for in certificate mode."""
     sim = SimServer().start()
+    sim.app.signature_confirmation = False
     client = sim.client(today=lambda: TODAY)
     course = Kontaktforloeb.model_validate(ex.kontaktforloeb(afsluttet_efter_dage=None))
     r = client.indsaet_ivaerksaettelse(course)
@@ -73,8 +77,11 @@ def record_answer() -> tuple[bytes, Any, SimServer]:
 
     client.session.post = spy  # type: ignore[method-assign]
     t = course.tilbud[0].model_copy(update={"tilbud_id": 1003})
-    client.indsaet_tilbudstilknytning(t, r.ivaerksaettelse_id or 0, validate_first=False)
-    return captured["body"], (t, r.ivaerksaettelse_id), sim
+    bodies = []
+    for _ in range(n):
+        client.indsaet_tilbudstilknytning(t, r.ivaerksaettelse_id or 0, validate_first=False)
+        bodies.append(captured["body"])
+    return bodies, (t, r.ivaerksaettelse_id), sim, datetime.now(UTC)
 
 
 def lxml_baseline(t: Any, iv_id: int) -> bytes:
@@ -89,9 +96,15 @@ def lxml_baseline(t: Any, iv_id: int) -> bytes:
 
 
 def main() -> int:
-    body, (t, iv_id), sim = record_answer()
+    bodies, (t, iv_id), sim, after = record_answers(5 * N + 1)  # measure(): a warm-up run and three, plus one
+    body = bodies[0]
     try:
-        client = sim.client(today=lambda: TODAY, session=CannedSession(body))
+        client = sim.client(
+            today=lambda: TODAY,
+            session=CannedSession(bodies),
+            clock=lambda: after,
+            answer_skew=timedelta(minutes=4),  # recording the answers takes a while; freshness is not measured here
+        )
         client.indsaet_tilbudstilknytning(t, iv_id, validate_first=False)  # warm-up: zeep service built
 
         def signed_calls() -> None:
@@ -157,12 +170,12 @@ def main() -> int:
         started = time.perf_counter()
         cold = SmdbClient(credentials=sim.client_credentials)
         for svc in ("HentData", "IndsaetData", "TokenTest"):
-            cold.soap._service(svc)
+            cold._soap._service(svc)
         t_cold = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         warm = SmdbClient(credentials=sim.client_credentials)
         for svc in ("HentData", "IndsaetData", "TokenTest"):
-            warm.soap._service(svc)
+            warm._soap._service(svc)
         t_warm = (time.perf_counter() - started) * 1000
     finally:
         sim.stop()
