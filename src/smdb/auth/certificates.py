@@ -6,6 +6,7 @@ The private key stays in memory as a ``cryptography`` key object; nothing here l
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,8 +52,8 @@ class Credentials:
         return self.certificate.not_valid_before_utc
 
     def cert_der(self) -> bytes:
-        """The certificate in DER (for a BinarySecurityToken)."""
-        return self.certificate.public_bytes(serialization.Encoding.DER)
+        """The certificate in DER (for a BinarySecurityToken); encoded once per certificate, not per signed call."""
+        return _der(self.certificate)
 
     def cert_pem(self) -> str:
         """The certificate in PEM."""
@@ -152,3 +153,8 @@ def load(path: str | Path, password: str | bytes | None = None, key_path: str | 
 
 #: :func:`load` under the name ``smdb`` exports it by (``from smdb import load_credentials``).
 load_credentials = load
+
+
+@functools.lru_cache(maxsize=64)
+def _der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.DER)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -98,6 +99,12 @@ def _sign_into(
     xmldsig.sign(sec, [by_id[i] for i in ids], creds.private_key, key_info)
 
 
+@functools.lru_cache(maxsize=64)
+def _b64(der: bytes) -> str:
+    """A certificate's DER in base64, once per certificate (every signed request carries it)."""
+    return base64.b64encode(der).decode()
+
+
 def sign_envelope(
     envelope: etree._Element,
     creds: Credentials,
@@ -132,7 +139,7 @@ def sign_envelope(
     bst.set("ValueType", X509V3)
     bst.set("EncodingType", B64)
     bst.set(_WSU_ID, bst_id)
-    bst.text = base64.b64encode(creds.cert_der()).decode()
+    bst.text = _b64(creds.cert_der())
     key_info = etree.Element(f"{{{DS_NS}}}KeyInfo", nsmap={"ds": DS_NS})
     str_el = etree.SubElement(key_info, f"{{{WSSE_NS}}}SecurityTokenReference")
     ref = etree.SubElement(str_el, f"{{{WSSE_NS}}}Reference")
