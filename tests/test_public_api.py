@@ -209,3 +209,14 @@ def test_readme_and_examples_import_only_the_public_api() -> None:
         if (m.group(1) or m.group(2)) not in allowed
     )
     assert internal == []
+
+
+def test_importing_smdb_loads_no_soap_stack() -> None:
+    """The lazy table is derived from the one list, and ``import smdb`` (so ``smdb validate``) loads neither zeep
+    nor the client until a name needs them."""
+    import subprocess
+    import sys
+
+    code = "import sys, smdb; smdb.validate; print(sorted(m for m in ('zeep', 'smdb.client') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

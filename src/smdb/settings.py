@@ -9,6 +9,7 @@ certificate's password is taken only from ``SMDB_CERT_PASSWORD``: never from a f
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -240,16 +241,13 @@ class SmdbSettings(BaseSettings):
                 entity_id=self.sts_entity_id or base.entity_id,
                 certificates=tuple(sts_certs),
             )
+        # a setting named as a transport option is that option (adding one: a field here and in TransportOptions)
+        same = {f.name for f in dataclasses.fields(TransportOptions)} & set(type(self).model_fields)
         options = TransportOptions(
-            deadline=self.deadline,
-            allow_insecure_http=self.allow_insecure_http,
-            auth=self.auth,
-            sts=sts,
-            api_version=self.api_version,
-            server_certificates=tuple(server_certs),
-            strict=self.strict,
-            require_signature_confirmation=self.require_signature_confirmation,
+            **{name: getattr(self, name) for name in same - {"answer_skew"}},
             answer_skew=timedelta(seconds=self.answer_skew),
+            sts=sts,
+            server_certificates=tuple(server_certs),
         )
         environment = Environment.PROD if self.env == "prod" else Environment.PREPROD
         transport = {k: overrides.pop(k) for k in list(overrides) if k in TransportOptions.__dataclass_fields__}

@@ -251,26 +251,18 @@ GLOBAL_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     ),
     opt("-v", "--verbose", count=True, help="log (-v INFO, -vv DEBUG; CPR maskeres)"),
 ]
-GLOBAL_NAMES = [
-    "config",
-    "env",
-    "endpoint",
-    "cert",
-    "key",
-    "server_cert",
-    "strict",
-    "deadline",
-    "allow_insecure_http",
-    "require_signature_confirmation",
-    "answer_skew",
-    "api_version",
-    "auth",
-    "sts_url",
-    "sts_audience",
-    "sts_cert",
-    "sts_entity_id",
-    "verbose",
-]
+def _option_names(options: list[Callable[[Callable[..., Any]], Callable[..., Any]]]) -> list[str]:
+    """The parameter names the options declare (read from the click parameters they attach): one list to edit."""
+
+    def probe() -> None: ...
+
+    for option in options:
+        option(probe)
+    return [str(p.name) for p in getattr(probe, "__click_params__", [])]
+
+
+#: The names of the global options (merged from before and after the subcommand).
+GLOBAL_NAMES = _option_names(GLOBAL_OPTIONS)
 
 
 #: --help in Danish (click's own text is English).
