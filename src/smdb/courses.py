@@ -85,6 +85,8 @@ class Courses:
     def forloeb_med(self, form: str, record_id: int) -> tuple[Kontaktforloeb, list[Kontaktforloeb]]:
         """The stored course the record ``record_id`` of ``form`` (ANM or IVÆR) belongs to, and all of the
         citizen's courses."""
+        if form not in (Form.ANM, Form.IVAER):  # Hent searches by these ids only (the contract's Soegning)
+            raise ConfigurationError(f"{form}: validate_first kan kun finde forløbet under en ANM eller IVÆR")
         anmodning_id: int | None = record_id
         if form == Form.IVAER:
             found_iv = self.client.hent(Form.IVAER, ivaerksaettelse_id=record_id)
