@@ -46,13 +46,10 @@ def _screening_after_ivaer(forloeb: Kontaktforloeb, ctx: Kontekst) -> Iterator[V
     for s in forloeb.skemaer.get(SCREEN, []):
         assert isinstance(s, Screening)
         if iv is not None and s.screening_dato < iv.ivaerksat_dato:
-            yield SCREEN_RULE.brud("1-SCREEN ScreeningDato ligger før 1-IVÆR IvaerksatBehandlingDato")
+            yield REGLER[RULE].brud("1-SCREEN ScreeningDato ligger før 1-IVÆR IvaerksatBehandlingDato")
 
 
-SCREEN_RULE = REGLER.pop("screening_efter_ivaer", None) or regel(
-    "screening_efter_ivaer", "toy", ["1-SCREEN", "1-IVÆR"], "Screeningen må ikke ligge før iværksættelsen."
-)
-REGLER.pop(SCREEN_RULE.kode)  # declared again by the fixture, and taken away after each test
+RULE = "screening_efter_ivaer"
 
 
 @pytest.fixture
@@ -63,15 +60,15 @@ def toy_form(tmp_path: Path) -> Iterator[Path]:
     register(
         FormSpec(SCREEN, Screening, "Screening", Form.IVAER, "HentScreeninger", "IndsaetScreening", "toy", attr=None)
     )
-    REGLER[SCREEN_RULE.kode] = SCREEN_RULE
-    FORLOEB.checks.append(_screening_after_ivaer)
+    regel(RULE, "toy", ["1-SCREEN", "1-IVÆR"], "Screeningen må ikke ligge før iværksættelsen.")  # declared …
+    FORLOEB.checks.append(_screening_after_ivaer)  # … and checked, as rules/<form>.py does with @FORLOEB
     contract.refresh()
     contract.write_wsdls(tmp_path)
     try:
         yield tmp_path
     finally:
         FORLOEB.checks.remove(_screening_after_ivaer)
-        REGLER.pop(SCREEN_RULE.kode)
+        REGLER.pop(RULE)
         unregister(SCREEN)
         contract.refresh()
         felter, form_felt, form_felter = before
@@ -146,3 +143,33 @@ def test_a_new_lookup_list_is_one_contract_row_and_its_simulator_rows(
         monkeypatch.undo()
         contract.refresh()
     assert "HentBehandlingssteder" not in contract.OPERATIONS
+
+
+def test_a_new_form_travels_in_json_and_through_the_outbox(
+    toy_form: Path, tmp_path: Path, client_creds: Credentials, server_creds: Credentials
+) -> None:
+    """Held in ``skemaer``, the form stands in the course's JSON under its own name (as TILB does), is read back
+    from it (the case system's JSON input, ``smdb.parse_forloeb``) and survives the outbox (stored as JSON)."""
+    from smdb import Journal, parse_forloeb
+    from smdb.udbakke import Arbejder, Udbakke
+
+    course = _course(date(2025, 3, 1))
+    data = course.to_official()
+    assert data[SCREEN] == [{"ScreeningDato": "2025-03-01", "ScreeningScoreKvantitet": 12}]
+    assert (
+        "skemaer" not in data
+        and "skemaer" not in _course(date(2025, 3, 1)).model_copy(update={"skemaer": {}}).to_official()
+    )
+    again = parse_forloeb(data, TODAY)
+    assert again.skemaer == course.skemaer
+    with pytest.raises(ValidationFailed):  # a wrong record fails the course, as a wrong TILB does
+        parse_forloeb({**data, SCREEN: [{"ScreeningDato": "2025-03-01", "ScreeningScoreKvantitet": 99}]}, TODAY)
+    app = Simulator(trusted=[client_creds.certificate], server_credentials=server_creds, today=lambda: TODAY)
+    with SimServer(app, client_credentials=client_creds) as sim:
+        journal = Journal(tmp_path / "j.db")
+        udbakke = Udbakke(journal)
+        udbakke.tilfoej(course)
+        reporter = Reporter(sim.client(wsdl_dir=toy_form, today=lambda: TODAY), journal)
+        outcomes = Arbejder(udbakke, reporter, til_tom=True, poll=0.05).run()
+        assert [o.status for o in outcomes] == ["sent"]
+        assert app.store.count(SCREEN) == 1

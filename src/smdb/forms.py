@@ -28,6 +28,7 @@ from smdb.models import (
     Udskrivning,
     Ydelse,
 )
+from smdb.models.forloeb import EKSTRA_SKEMAER
 
 
 class Form(StrEnum):
@@ -173,11 +174,14 @@ def id_element(form: str) -> str:
     return FORMS[form].id_element
 
 
+#: The blue part's forms (§3.2): an indskrivning's, not a contact course's.
+_LEGACY = frozenset({Form.INDS, Form.YDEL, Form.UDSK})
+
+
 def course_forms() -> list[FormSpec]:
     """The forms of a contact course under its anmodning, in the order a course is written: the anmodning's own
     forms first, then what hangs on the iværksættelse, the afslutning (which closes the course) last."""
-    legacy = {Form.INDS, Form.YDEL, Form.UDSK}
-    specs = [s for s in FORMS.values() if s.form not in legacy and s.form is not Form.ANM]
+    specs = [s for s in FORMS.values() if s.form not in _LEGACY and s.form != Form.ANM]
     return sorted(specs, key=lambda s: (s.form == Form.AFSL, s.parent != Form.ANM))
 
 
@@ -191,9 +195,16 @@ def register(spec: FormSpec) -> None:
     contract's derived tables follow with :func:`smdb.soap.contract.refresh`)."""
     FORMS[spec.form] = spec
     BY_MODEL[spec.model] = spec
+    if spec.attr is None and spec.form not in _LEGACY:
+        EKSTRA_SKEMAER[spec.form] = spec.model
 
 
 def unregister(form: str) -> None:
     """Take a row added with :func:`register` away again."""
     spec = FORMS.pop(form)
     BY_MODEL.pop(spec.model, None)
+    EKSTRA_SKEMAER.pop(form, None)
+
+
+# a row of the source with attr=None is held in Kontaktforloeb.skemaer, as one added with register() is
+EKSTRA_SKEMAER.update({s.form: s.model for s in FORMS.values() if s.attr is None and s.form not in _LEGACY})

@@ -251,6 +251,8 @@ GLOBAL_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     ),
     opt("-v", "--verbose", count=True, help="log (-v INFO, -vv DEBUG; CPR maskeres)"),
 ]
+
+
 def _option_names(options: list[Callable[[Callable[..., Any]], Callable[..., Any]]]) -> list[str]:
     """The parameter names the options declare (read from the click parameters they attach): one list to edit."""
 

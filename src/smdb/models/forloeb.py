@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import AliasChoices, Field, SerializeAsAny, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SerializeAsAny,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from smdb.codes import Koen
@@ -22,6 +29,30 @@ SANERING_2019 = date(2019, 7, 1)
 
 #: Forms of which a course holds at most one; a list given for them is reported by the rules (§6.1.3,
 #: §6.1.5, §6.1.8), so the validator keeps the first and remembers how many there were.
+#: Forms a course holds in ``skemaer`` (the table's rows with ``attr=None``: :func:`smdb.forms.register` keeps this
+#: current), by short name: their records are read from the JSON key of that name and written back under it.
+EKSTRA_SKEMAER: dict[str, type[SmdbModel]] = {}
+
+
+def _ekstra_ind(data: dict[str, Any]) -> dict[str, Any]:
+    """Move the records of :data:`EKSTRA_SKEMAER` forms from their own keys into ``skemaer``, typed by their model
+    (a record that does not validate fails the course, as a wrong TILB does)."""
+    found = {form: data[form] for form in EKSTRA_SKEMAER if form in data}
+    held = data.get("skemaer")
+    if not found and not (isinstance(held, dict) and held):
+        return data
+    skemaer: dict[str, Any] = dict(held) if isinstance(held, dict) else {}
+    for form, items in found.items():
+        skemaer[form] = items if isinstance(items, list) else [items]
+    typed = {
+        form: [EKSTRA_SKEMAER[form].model_validate(x) if isinstance(x, dict) else x for x in items]
+        if form in EKSTRA_SKEMAER and isinstance(items, list)
+        else items
+        for form, items in skemaer.items()
+    }
+    return {**{k: v for k, v in data.items() if k not in found}, "skemaer": typed}
+
+
 _ENKELTSKEMAER = {
     "IVÆR": "IVÆR",
     "IVAER": "IVÆR",
@@ -46,8 +77,8 @@ class Kontaktforloeb(SmdbModel):
     afslutning: Afslutning | None = Field(default=None, alias="AFSL")
     skemaer: SkipJsonSchema[dict[str, list[SerializeAsAny[SmdbModel]]]] = Field(
         default_factory=dict,
-        exclude=True,
-        description="Records of forms the course has no field for yet, by their short name (smdb.forms: attr=None)",
+        description="Records of forms the course has no field for yet, by their short name (smdb.forms: attr=None); "
+        "in JSON they stand beside TILB under that name",
     )
     antal_skemaer: SkipJsonSchema[dict[str, int]] = Field(
         default_factory=dict,
@@ -70,6 +101,15 @@ class Kontaktforloeb(SmdbModel):
                 data = {**data, key: items[0] if items else None}
         if antal:
             data = {**data, "antal_skemaer": antal}
+        return _ekstra_ind(data)
+
+    @model_serializer(mode="wrap")
+    def _ekstra_ud(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """The records of ``skemaer`` stand in the JSON under their form's name, as TILB does; nothing when none."""
+        data = handler(self)
+        if isinstance(data, dict):
+            extra = data.pop("skemaer", None) or {}
+            data.update(extra)
         return data
 
     # ------------------------------------------------------------------ derived values
