@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_scaleout import sim_env
 from tests.postgres import Cluster
 
+from smdb.client import SmdbClient
 from smdb.journal import Journal
 from smdb.journal_db import read_only
 from smdb.models import Kontaktforloeb
@@ -47,7 +48,7 @@ def main(n: int = 100, latency_ms: int = 40, interval_ms: int = 100) -> int:
             with sim_env(workdir, latency_ms, workdir / "smdb.db") as env:
                 # the floor: one course alone, its calls counted
                 os.environ.update(env)
-                client = SmdbSettings.load().client(today=lambda: date(2025, 6, 1))
+                client = SmdbClient.from_settings(SmdbSettings.load(), today=lambda: date(2025, 6, 1))
                 calls_before = sum(client.call_counts().values())
                 Reporter(client).report(courses[n])
                 calls = sum(client.call_counts().values()) - calls_before
