@@ -160,6 +160,14 @@ FORMS: dict[str, FormSpec] = {
     )
 }
 
+#: Where a record keeps the id of a record of each form it refers to: the attribute of a fetched record
+#: (:class:`smdb.register.Hentet`), and the column of the same name in the simulator's register.
+REFERENCE_ATTR: dict[str, str] = {
+    Form.ANM: "anmodning_id",
+    Form.IVAER: "ivaerksaettelse_id",
+    Form.INDS: "indskrivning_id",
+}
+
 #: The table by model class, for code that holds a record and needs its form.
 BY_MODEL: dict[type[SmdbModel], FormSpec] = {spec.model: spec for spec in FORMS.values()}
 

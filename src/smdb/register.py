@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from smdb.forms import Form, FormSpec, course_forms, spec_of
+from smdb.forms import REFERENCE_ATTR, Form, FormSpec, course_forms, spec_of
 from smdb.models import (
     Afslutning,
     Anmodning,
@@ -47,10 +47,6 @@ class Hentet(Generic[M]):
     indskrivning_id: int | None = None
     afslutning: Afslutning | None = None
     udskrivning: Udskrivning | None = None
-
-
-#: The attribute of :class:`Hentet` that carries a parent's id, by the parent's form.
-_REF: dict[str, str] = {Form.ANM: "anmodning_id", Form.IVAER: "ivaerksaettelse_id", Form.INDS: "indskrivning_id"}
 
 
 def aendringens_brud(
@@ -94,7 +90,7 @@ def saml(hentet: Mapping[str, list[Hentet[Any]]], kommunekode: int | None = None
     table), following the reference ids only: a record joins the course whose record its parent id names."""
     by_parent: dict[tuple[str, int], list[Hentet[Any]]] = {}
     for spec in course_forms():
-        parent_ref = _REF.get(str(spec.parent))
+        parent_ref = REFERENCE_ATTR.get(str(spec.parent))
         for h in hentet.get(spec.form, []):
             pid = getattr(h, parent_ref) if parent_ref else None
             if pid is not None:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from smdb.cpr import scrub
 from smdb.errors import SmdbError
-from smdb.forms import FORMS, Form, FormSpec, children, course_forms, id_element
+from smdb.forms import FORMS, REFERENCE_ATTR, Form, FormSpec, children, course_forms, id_element
 from smdb.models import Anmodning, Ivaerksaettelse, Kontaktforloeb
 from smdb.models._base import ascii_stavemaade
 from smdb.register import Hentet, aendringens_brud, anvend, saml, skemaer
@@ -76,8 +76,6 @@ OPSLAG: dict[str, list[dict[str, Any]]] = {
 }
 
 _ANM, _IVAER, _INDS = id_element(Form.ANM), id_element(Form.IVAER), id_element(Form.INDS)
-#: The register's column that holds a reference to a record of each form (the store's schema).
-COLUMN: dict[str, str] = {Form.ANM: "anmodning_id", Form.IVAER: "ivaerksaettelse_id", Form.INDS: "indskrivning_id"}
 
 
 class SimFault(SmdbError):
@@ -198,12 +196,12 @@ class Service:
         in it (the afslutning in the anmodning, the udskrivning in the indskrivning) -- all from the form table."""
         out = {**row.data, spec.id_element: row.id}
         if spec.parent is not None and spec.parent_id_element is not None:
-            parent_id = getattr(row, COLUMN[spec.parent])
+            parent_id = getattr(row, REFERENCE_ATTR[spec.parent])
             if parent_id is not None:
                 out[spec.parent_id_element] = parent_id
         for child in children(spec.form):
             if child.nested:
-                rows = self.store.find(child.store_kind, **{COLUMN[spec.form]: row.id})
+                rows = self.store.find(child.store_kind, **{REFERENCE_ATTR[spec.form]: row.id})
                 if rows:
                     out[child.wire_name] = self.record_out(child, rows[0])
         return out
@@ -223,7 +221,7 @@ class Service:
         for form in SEARCH_IDS:
             value = s.get(id_element(form))
             if value is not None:
-                where["id" if form == spec.form else COLUMN[form]] = value
+                where["id" if form == spec.form else REFERENCE_ATTR[form]] = value
         caller = self.caller()
         rows = [r for r in self.store.find(spec.store_kind, **where) if self.may(caller, r.kommune)]
         return {spec.wire_name: [self.record_out(spec, r) for r in rows]}
@@ -343,7 +341,7 @@ class Service:
             self.check(anvend(before, record), before)
             cols: dict[str, Any] = {"cpr": anm_row.cpr, "kommune": anm_row.kommune, "anmodning_id": anm_row.id}
             if spec.parent != Form.ANM:
-                cols[COLUMN[spec.parent]] = parent_row.id
+                cols[REFERENCE_ATTR[spec.parent]] = parent_row.id
             rid = self.save(spec.store_kind, record, **cols)
             iv = before.ivaerksaettelse
             iv_id = parent_row.id if spec.parent == Form.IVAER else (iv.smdb_id if iv is not None else None)
