@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -71,5 +72,12 @@ def test_a_client_from_the_environment_as_the_cli_has_it(tmp_path: Path, monkeyp
             monkeypatch.setenv(f"SMDB_{name}", value)
         client = SmdbClient.from_env()
         assert client.whoami()["Cvr"] == "29189900"
-        settings = SmdbSettings.load()
+        settings = SmdbSettings.load(deadline=30)
         assert SmdbClient.from_settings(settings).echo("hej") == "hej"
+        # a transport option given beside the settings wins over them; the others stay as the settings have them
+        tuned = SmdbClient.from_settings(settings, retries=0, answer_skew=timedelta(seconds=3))
+        assert (tuned.options.retries, tuned.options.answer_skew, tuned.options.deadline) == (
+            0,
+            timedelta(seconds=3),
+            30,
+        )

@@ -250,12 +250,12 @@ class SmdbSettings(BaseSettings):
             server_certificates=tuple(server_certs),
         )
         environment = Environment.PROD if self.env == "prod" else Environment.PREPROD
-        transport = {k: overrides.pop(k) for k in list(overrides) if k in TransportOptions.__dataclass_fields__}
+        # a transport option among the overrides is folded into ``options`` by the client, as any keyword is
         return {
             "environment": environment,
             "credentials": creds,
             "base_url": self.endpoint,
-            "options": TransportOptions.of(options, **transport),
+            "options": options,
             **overrides,
         }
 
